@@ -1,0 +1,8 @@
+//! `corebpf btf`.
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("`corebpf btf` is not available in this build yet")
+}

@@ -1,0 +1,49 @@
+//! `corebpf`: a BPF compiler collection — objdump, BTF and classic BPF tools, loading and tracing.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod btf;
+mod cbpf;
+mod objdump;
+
+#[derive(Parser)]
+#[command(name = "corebpf", version, about = "BPF objects, BTF and programs: inspect, load, run")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Disassemble a BPF ELF object: programs, maps, globals, CO-RE sites, source lines.
+    Objdump(objdump::Args),
+    /// Inspect BTF: dump (raw, C header, JSON) and find types.
+    Btf(btf::Args),
+    /// Classic BPF: decode, disassemble and explain filters.
+    Cbpf(cbpf::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Objdump(args) => objdump::run(args),
+        Command::Btf(args) => btf::run(args),
+        Command::Cbpf(args) => cbpf::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // A closed stdout (`corebpf objdump x.o | head`) is not an error worth a message.
+            if err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("corebpf: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Classic BPF: decode, encode, tcpdump-style disassembly, parsing of pasted forms, explanation.

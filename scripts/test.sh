@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Run every check and test: formatting, lints, unit, differential and kernel integration tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -q -- -D warnings
+cargo test --workspace

@@ -1,3 +1,10 @@
 //! The kernel boundary: bpf(2), perf_event_open, tracefs, netlink, feature probes.
 //!
-//! Every `unsafe` block of corebpf lives in this crate.
+//! Every `unsafe` block of corebpf lives in this crate. Each wrapper takes typed Rust values,
+//! fills the kernel's attribute structure, and returns owned file descriptors or an [`Error`]
+//! naming the operation and the kernel's answer.
+
+pub mod bpf;
+mod error;
+
+pub use error::{Error, Result};

@@ -18,6 +18,17 @@ pub enum Error {
         source: io::Error,
         log: String,
     },
+    /// A pseudo filesystem (tracefs, bpffs) could not be mounted.
+    #[error("mount {fstype} at {target}: {source}")]
+    Mount {
+        fstype: String,
+        target: String,
+        #[source]
+        source: io::Error,
+    },
+    /// This kernel lacks a feature.
+    #[error("{what} are not available: {why}")]
+    Unsupported { what: String, why: String },
     /// An argument cannot be passed to the kernel as given.
     #[error("{op}: {problem}")]
     InvalidArgument { op: &'static str, problem: String },
@@ -27,8 +38,10 @@ impl Error {
     /// The errno of the failed call, when there was one.
     pub fn errno(&self) -> Option<i32> {
         match self {
-            Error::Syscall { source, .. } | Error::Rejected { source, .. } => source.raw_os_error(),
-            Error::InvalidArgument { .. } => None,
+            Error::Syscall { source, .. }
+            | Error::Rejected { source, .. }
+            | Error::Mount { source, .. } => source.raw_os_error(),
+            Error::InvalidArgument { .. } | Error::Unsupported { .. } => None,
         }
     }
 

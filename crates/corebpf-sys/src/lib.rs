@@ -6,5 +6,7 @@
 
 pub mod bpf;
 mod error;
+pub mod perf;
+pub mod tracefs;
 
 pub use error::{Error, Result};

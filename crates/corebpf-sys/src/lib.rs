@@ -5,7 +5,9 @@
 //! naming the operation and the kernel's answer.
 
 pub mod bpf;
+pub mod epoll;
 mod error;
+pub mod mmap;
 pub mod perf;
 pub mod tracefs;
 

@@ -8,11 +8,15 @@
 
 mod disasm;
 mod error;
+mod explain;
 mod interp;
 mod parse;
+mod proto;
+mod sym;
 
 pub use disasm::{disassemble, disassemble_insn, mnemonic};
 pub use error::{Error, ParseError, ParseProblem};
+pub use explain::{explain, AcceptPath, Explanation, InsnNote};
 pub use interp::{run, RunContext};
 pub use parse::{format_c_array, format_comma, format_ddd, parse, parse_as, Form, Parsed};
 
@@ -171,7 +175,7 @@ pub enum Src {
 }
 
 /// ALU operation (binary; `neg` is [`Op::Neg`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AluOp {
     Add,
     Sub,

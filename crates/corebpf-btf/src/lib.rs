@@ -15,7 +15,10 @@ mod ext;
 mod strings;
 mod types;
 
+pub mod c_dump;
+pub mod json;
 pub mod raw;
+mod writer;
 
 pub use btf::{essential_name, Btf, Header, BTF_MAGIC, HEADER_LEN};
 pub use error::{BtfError, ExtProblem, RefSite, TypeProblem};
@@ -24,6 +27,7 @@ pub use ext::{
     LineInfoIter, EXT_HEADER_LEN_CORE, EXT_HEADER_LEN_MIN,
 };
 pub use raw::dump_raw;
+pub use writer::BtfBuilder;
 pub use types::{
     Endian, Enum64Values, Enum64ValuesIter, EnumValue, EnumValues, EnumValuesIter, FuncLinkage,
     IntEncoding, Kind, Member, Members, MembersIter, Param, Params, ParamsIter, Type, TypeId,

@@ -1,0 +1,1272 @@
+//! C header output: turns BTF into compilable C declarations (a `vmlinux.h`).
+//!
+//! [`dump_c`] writes every type of a [`Btf`] (or only the ones named in
+//! [`COptions::only`] and what they depend on) as C that `clang -target bpf` compiles, with the
+//! same sizes and member offsets as the BTF describes:
+//!
+//! * Types are emitted in dependency order: a struct, union, enum or typedef is defined before any
+//!   type embeds it by value. A type reached only through a pointer gets a forward declaration
+//!   (`struct foo;`) when it is not defined yet, which also breaks pointer cycles.
+//! * Anonymous structs, unions and enums are written inline where they are used; anonymous enums
+//!   nothing refers to (used for constants) are written at the top level.
+//! * Member offsets are reproduced exactly: gaps that natural alignment does not explain are
+//!   filled with unnamed bitfields (`long: 64;`), structs whose members are not naturally aligned
+//!   (or whose size is not a multiple of their alignment) get `__attribute__((packed))`, and
+//!   unions whose size exceeds their largest member get `__attribute__((aligned(N)))`.
+//! * Enums whose size is not 4 bytes get a `mode` attribute (`byte`, `HI`, `word`).
+//! * Two different types with the same name (or typedefs/enumerators sharing an identifier) are
+//!   told apart by appending `___2`, `___3`, ... to the later ones.
+//! * FUNC, VAR, DATASEC and DECL_TAG records have no C type declaration and are skipped. TYPE_TAG
+//!   becomes `__attribute__((btf_type_tag("...")))` behind a guard macro, so compilers without
+//!   the attribute still accept the header.
+//!
+//! The header has a `__VMLINUX_H__` include guard and, unless disabled in [`COptions`], wraps
+//! everything in `#pragma clang attribute push (__attribute__((preserve_access_index)), ...)` so
+//! that every struct access in a BPF program becomes a CO-RE relocation (define
+//! `BPF_NO_PRESERVE_ACCESS_INDEX` before including it to opt out).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use crate::{Btf, BtfError, Member, Type, TypeId, TypeKind};
+
+/// Deepest type nesting (declaration chains, embedded structs) the dumper follows before it gives
+/// up on the input as malformed. Real kernels stay far below this.
+const MAX_DEPTH: u32 = 512;
+
+/// Output is handed to the writer in chunks of about this size.
+const FLUSH_AT: usize = 1 << 16;
+
+/// The compiler's own type, which a header must not define.
+const BUILTIN_VA_LIST: &str = "__builtin_va_list";
+
+/// Name of the guard macro type tags are written with.
+const TYPE_TAG_MACRO: &str = "__btf_type_tag";
+
+/// What [`dump_c`] writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct COptions {
+    /// Wrap the declarations in the `preserve_access_index` pragma (CO-RE for every struct).
+    pub preserve_access_index: bool,
+    /// Dump only these types and the types they depend on (in the order given); `None` dumps all.
+    pub only: Option<Vec<TypeId>>,
+}
+
+impl Default for COptions {
+    fn default() -> Self {
+        COptions {
+            preserve_access_index: true,
+            only: None,
+        }
+    }
+}
+
+/// Why a C dump failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CDumpError {
+    /// The BTF itself is malformed.
+    #[error(transparent)]
+    Btf(#[from] BtfError),
+    /// The output writer failed.
+    #[error("writing C output: {0}")]
+    Io(#[from] io::Error),
+    /// A type cannot be expressed in C (or the type graph is malformed).
+    #[error("type [{id}]: {problem}")]
+    Type { id: TypeId, problem: &'static str },
+    /// A type id asked for in [`COptions::only`] does not exist.
+    #[error("type id {id} out of range (only {len} types)")]
+    IdOutOfRange { id: TypeId, len: u32 },
+}
+
+/// Writes `btf` as a C header to `out`.
+pub fn dump_c<W: Write + ?Sized>(
+    btf: &Btf<'_>,
+    out: &mut W,
+    opts: &COptions,
+) -> Result<(), CDumpError> {
+    dump_c_with_renames(btf, out, opts).map(|_| ())
+}
+
+/// Like [`dump_c`], and returns the types written under a changed name because another type
+/// already used theirs (`foo` written as `foo___2`): `(id, C name)` in id order. Code generated
+/// to go with the header must use these names.
+pub fn dump_c_with_renames<W: Write + ?Sized>(
+    btf: &Btf<'_>,
+    out: &mut W,
+    opts: &COptions,
+) -> Result<Vec<(TypeId, String)>, CDumpError> {
+    let mut d = Dumper::new(btf, out)?;
+    d.header(opts)?;
+    match &opts.only {
+        Some(ids) => {
+            for &id in ids {
+                if id >= btf.len() {
+                    return Err(CDumpError::IdOutOfRange { id, len: btf.len() });
+                }
+                d.dump_type(id)?;
+            }
+        }
+        None => {
+            for id in 1..btf.len() {
+                d.dump_type(id)?;
+            }
+        }
+    }
+    d.footer(opts)?;
+    d.flush()?;
+    let mut renamed = Vec::new();
+    for (id, st) in (0..).zip(d.st.iter()) {
+        if st.name_dup > 1 {
+            let t = btf.type_by_id(id)?;
+            renamed.push((id, format!("{}___{}", t.name, st.name_dup)));
+        }
+    }
+    Ok(renamed)
+}
+
+/// Parses `bytes` as (base) BTF and returns the complete C header for it: the function a build
+/// script calls to produce `vmlinux.h` from `/sys/kernel/btf/vmlinux`.
+pub fn vmlinux_header(bytes: &[u8]) -> Result<String, CDumpError> {
+    let btf = Btf::parse(bytes)?;
+    header_string(&btf, &COptions::default())
+}
+
+/// Returns the C header for `btf` as a string.
+pub fn header_string(btf: &Btf<'_>, opts: &COptions) -> Result<String, CDumpError> {
+    let mut out = Vec::with_capacity(4 << 20);
+    dump_c(btf, &mut out, opts)?;
+    // The dumper only writes text that came from `&str`s and ASCII punctuation.
+    String::from_utf8(out).map_err(|_| CDumpError::Type {
+        id: 0,
+        problem: "generated header is not valid UTF-8",
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Order {
+    #[default]
+    Unseen,
+    Visiting,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Emit {
+    #[default]
+    Pending,
+    InProgress,
+    Done,
+}
+
+/// Per-type bookkeeping.
+#[derive(Debug, Clone, Copy, Default)]
+struct State {
+    order: Order,
+    emit: Emit,
+    /// A forward declaration (struct/union) or the typedef itself was already written.
+    fwd_emitted: bool,
+    /// Some other type refers to this one.
+    referenced: bool,
+    /// 0: name not chosen yet; 1: the plain name; n > 1: `name___n`.
+    name_dup: u32,
+}
+
+/// Layout facts of a struct/union, computed once.
+#[derive(Debug, Clone, Copy, Default)]
+struct Layout {
+    known: bool,
+    /// Alignment of the type as the emitted C declares it.
+    align: u32,
+    /// Emitted with `__attribute__((packed))`.
+    packed: bool,
+    /// Emitted with `__attribute__((aligned(N)))` (unions only), or 0.
+    force_align: u32,
+    /// Unions only: the union needs an anonymous struct of padding to reach its size.
+    union_pad: bool,
+}
+
+struct Dumper<'b, 'a, W: Write + ?Sized> {
+    btf: &'b Btf<'a>,
+    out: &'b mut W,
+    buf: String,
+    st: Vec<State>,
+    layout: Vec<Layout>,
+    /// Struct/union/enum tags already used, with how often.
+    type_names: HashMap<&'a str, u32>,
+    /// Typedef names and enumerators (one C namespace), with how often.
+    ident_names: HashMap<&'a str, u32>,
+    /// Types to define, in order, for the current root type.
+    queue: Vec<TypeId>,
+    /// Shared stack of declaration chains (see `emit_decl`).
+    stack: Vec<TypeId>,
+}
+
+fn type_err(id: TypeId, problem: &'static str) -> CDumpError {
+    CDumpError::Type { id, problem }
+}
+
+fn too_deep(id: TypeId) -> CDumpError {
+    type_err(id, "type nesting too deep (or a reference loop)")
+}
+
+fn round_up(v: u64, align: u64) -> u64 {
+    if align <= 1 {
+        v
+    } else {
+        v.div_ceil(align).saturating_mul(align)
+    }
+}
+
+/// Natural alignment of a scalar of `size` bytes on the BPF target.
+fn scalar_align(size: u32) -> u32 {
+    size.clamp(1, 16).next_power_of_two()
+}
+
+impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
+    fn new(btf: &'b Btf<'a>, out: &'b mut W) -> Result<Self, CDumpError> {
+        let n = btf.len() as usize;
+        let mut d = Dumper {
+            btf,
+            out,
+            buf: String::with_capacity(FLUSH_AT + 4096),
+            st: vec![State::default(); n.max(1)],
+            layout: vec![Layout::default(); n.max(1)],
+            type_names: HashMap::new(),
+            ident_names: HashMap::new(),
+            queue: Vec::new(),
+            stack: Vec::with_capacity(64),
+        };
+        if let Some(v) = d.st.first_mut() {
+            v.order = Order::Done;
+            v.emit = Emit::Done;
+        }
+        d.mark_referenced()?;
+        Ok(d)
+    }
+
+    #[inline]
+    fn ty(&self, id: TypeId) -> Result<Type<'a>, CDumpError> {
+        Ok(self.btf.type_by_id(id)?)
+    }
+
+    #[inline]
+    fn state(&mut self, id: TypeId) -> Result<&mut State, CDumpError> {
+        let len = self.btf.len();
+        self.st
+            .get_mut(id as usize)
+            .ok_or(CDumpError::IdOutOfRange { id, len })
+    }
+
+    fn set_referenced(&mut self, id: TypeId) -> Result<(), CDumpError> {
+        self.state(id)?.referenced = true;
+        Ok(())
+    }
+
+    /// Marks every type some other type refers to: an anonymous enum nobody refers to is a
+    /// top-level constant declaration, one that is referred to is written inline.
+    fn mark_referenced(&mut self) -> Result<(), CDumpError> {
+        for id in 1..self.btf.len() {
+            let t = self.ty(id)?;
+            match t.kind {
+                TypeKind::Ptr { target }
+                | TypeKind::Typedef { target }
+                | TypeKind::Volatile { target }
+                | TypeKind::Const { target }
+                | TypeKind::Restrict { target }
+                | TypeKind::TypeTag { target }
+                | TypeKind::DeclTag { target, .. } => self.set_referenced(target)?,
+                TypeKind::Func { proto, .. } => self.set_referenced(proto)?,
+                TypeKind::Var { ty, .. } => self.set_referenced(ty)?,
+                TypeKind::Array { elem, index, .. } => {
+                    self.set_referenced(elem)?;
+                    self.set_referenced(index)?;
+                }
+                TypeKind::Struct { members, .. } | TypeKind::Union { members, .. } => {
+                    for m in members.iter() {
+                        self.set_referenced(m.ty)?;
+                    }
+                }
+                TypeKind::FuncProto { ret, params } => {
+                    self.set_referenced(ret)?;
+                    for p in params.iter() {
+                        self.set_referenced(p.ty)?;
+                    }
+                }
+                TypeKind::Datasec { vars, .. } => {
+                    for v in vars.iter() {
+                        self.set_referenced(v.ty)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- output
+
+    #[inline]
+    fn put(&mut self, s: &str) {
+        self.buf.push_str(s);
+    }
+
+    fn indent(&mut self, lvl: u32) {
+        for _ in 0..lvl {
+            self.buf.push('\t');
+        }
+    }
+
+    fn flush_if_full(&mut self) -> Result<(), CDumpError> {
+        if self.buf.len() >= FLUSH_AT {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), CDumpError> {
+        self.out.write_all(self.buf.as_bytes())?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    fn header(&mut self, opts: &COptions) -> Result<(), CDumpError> {
+        self.put("#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n");
+        if opts.preserve_access_index {
+            self.put(
+                "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n\
+                 #pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n\
+                 #endif\n\n",
+            );
+        }
+        if self.has_type_tags()? {
+            let _ = write!(
+                self.buf,
+                "#ifndef {m}\n\
+                 #if defined(__clang__) && defined(__has_attribute)\n\
+                 #if __has_attribute(btf_type_tag) && !defined(BPF_NO_TYPE_TAGS)\n\
+                 #define {m}(x) __attribute__((btf_type_tag(x)))\n\
+                 #endif\n\
+                 #endif\n\
+                 #endif\n\
+                 #ifndef {m}\n\
+                 #define {m}(x)\n\
+                 #endif\n\n",
+                m = TYPE_TAG_MACRO
+            );
+        }
+        Ok(())
+    }
+
+    fn has_type_tags(&self) -> Result<bool, CDumpError> {
+        for id in 1..self.btf.len() {
+            if matches!(self.ty(id)?.kind, TypeKind::TypeTag { .. }) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn footer(&mut self, opts: &COptions) -> Result<(), CDumpError> {
+        if opts.preserve_access_index {
+            self.put(
+                "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n",
+            );
+        }
+        self.put("#endif /* __VMLINUX_H__ */\n");
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- names
+
+    /// Picks (once) the name a type is written with; `ident` selects the typedef/enumerator
+    /// namespace instead of the struct/union/enum tag namespace.
+    fn resolve_name(&mut self, id: TypeId, t: &Type<'a>, ident: bool) -> Result<u32, CDumpError> {
+        let st = self.state(id)?;
+        if st.name_dup != 0 {
+            return Ok(st.name_dup);
+        }
+        let dup = if t.name.is_empty()
+            || matches!(t.kind, TypeKind::Fwd { .. })
+            || (matches!(t.kind, TypeKind::Enum { .. }) && t.vlen() == 0)
+        {
+            // Forward declarations name whatever type carries the name.
+            1
+        } else {
+            let map = if ident {
+                &mut self.ident_names
+            } else {
+                &mut self.type_names
+            };
+            let n = map.entry(t.name).or_insert(0);
+            *n += 1;
+            *n
+        };
+        self.state(id)?.name_dup = dup;
+        Ok(dup)
+    }
+
+    fn put_name(&mut self, name: &str, dup: u32) {
+        self.buf.push_str(name);
+        if dup > 1 {
+            let _ = write!(self.buf, "___{dup}");
+        }
+    }
+
+    fn put_type_name(&mut self, id: TypeId, t: &Type<'a>) -> Result<(), CDumpError> {
+        let dup = self.resolve_name(id, t, false)?;
+        self.put_name(t.name, dup);
+        Ok(())
+    }
+
+    fn put_ident_name(&mut self, id: TypeId, t: &Type<'a>) -> Result<(), CDumpError> {
+        let dup = self.resolve_name(id, t, true)?;
+        self.put_name(t.name, dup);
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- ordering
+
+    /// Dumps `id` and every type it needs that was not dumped yet.
+    fn dump_type(&mut self, id: TypeId) -> Result<(), CDumpError> {
+        self.queue.clear();
+        self.order(id, false, 0)?;
+        let queue = std::mem::take(&mut self.queue);
+        for &q in &queue {
+            self.emit(q, 0, 0)?;
+            self.flush_if_full()?;
+        }
+        self.queue = queue;
+        Ok(())
+    }
+
+    /// Depth-first walk that queues named definitions so each comes after what it embeds.
+    ///
+    /// Returns whether the path that reached `id` needs `id` fully defined (true: embedded by
+    /// value or anonymous, so inlined) or can live with a forward declaration (false: reached
+    /// through a pointer and named).
+    fn order(&mut self, id: TypeId, through_ptr: bool, depth: u32) -> Result<bool, CDumpError> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep(id));
+        }
+        let state = self.state(id)?.order;
+        if state == Order::Done {
+            return Ok(true);
+        }
+        let t = self.ty(id)?;
+        let composite = matches!(t.kind, TypeKind::Struct { .. } | TypeKind::Union { .. });
+        if state == Order::Visiting {
+            if composite && through_ptr && !t.name.is_empty() {
+                return Ok(false);
+            }
+            return Err(type_err(
+                id,
+                "type contains itself by value (cycle that C cannot express)",
+            ));
+        }
+        match t.kind {
+            TypeKind::Void => Ok(true),
+            TypeKind::Int { .. } | TypeKind::Float { .. } => {
+                self.state(id)?.order = Order::Done;
+                Ok(false)
+            }
+            TypeKind::Ptr { target } => {
+                let strong = self.order(target, true, depth + 1)?;
+                self.state(id)?.order = Order::Done;
+                Ok(strong)
+            }
+            TypeKind::Array { elem, .. } => self.order(elem, false, depth + 1),
+            TypeKind::Struct { members, .. } | TypeKind::Union { members, .. } => {
+                if through_ptr && !t.name.is_empty() {
+                    return Ok(false);
+                }
+                self.state(id)?.order = Order::Visiting;
+                for m in members.iter() {
+                    self.order(m.ty, false, depth + 1)?;
+                }
+                if !t.name.is_empty() {
+                    self.queue.push(id);
+                }
+                self.state(id)?.order = Order::Done;
+                Ok(true)
+            }
+            TypeKind::Enum { .. } | TypeKind::Enum64 { .. } | TypeKind::Fwd { .. } => {
+                let st = self.state(id)?;
+                let top_level = !t.name.is_empty() || !st.referenced;
+                st.order = Order::Done;
+                if top_level {
+                    self.queue.push(id);
+                }
+                Ok(true)
+            }
+            TypeKind::Typedef { target } => {
+                let strong = self.order(target, through_ptr, depth + 1)?;
+                if through_ptr && !strong {
+                    return Ok(false);
+                }
+                self.queue.push(id);
+                self.state(id)?.order = Order::Done;
+                Ok(true)
+            }
+            TypeKind::Volatile { target }
+            | TypeKind::Const { target }
+            | TypeKind::Restrict { target }
+            | TypeKind::TypeTag { target } => self.order(target, through_ptr, depth + 1),
+            TypeKind::FuncProto { ret, params } => {
+                let mut strong = self.order(ret, through_ptr, depth + 1)?;
+                for p in params.iter() {
+                    strong |= self.order(p.ty, through_ptr, depth + 1)?;
+                }
+                Ok(strong)
+            }
+            TypeKind::Func { .. }
+            | TypeKind::Var { .. }
+            | TypeKind::Datasec { .. }
+            | TypeKind::DeclTag { .. } => {
+                self.state(id)?.order = Order::Done;
+                Ok(false)
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- emission
+
+    /// Writes the definition of `id` (when `cont_id == 0`, a top-level definition) after making
+    /// sure every type it mentions is defined or forward-declared. `cont_id` is the named type
+    /// being defined around this reference, which needs no forward declaration of itself.
+    fn emit(&mut self, id: TypeId, cont_id: TypeId, depth: u32) -> Result<(), CDumpError> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep(id));
+        }
+        let st = *self.state(id)?;
+        if st.emit == Emit::Done {
+            return Ok(());
+        }
+        let t = self.ty(id)?;
+        let top_level = cont_id == 0;
+
+        if st.emit == Emit::InProgress {
+            // Reached again while being defined: only a pointer can get us here.
+            if st.fwd_emitted {
+                return Ok(());
+            }
+            match t.kind {
+                TypeKind::Struct { .. } | TypeKind::Union { .. } => {
+                    if id == cont_id {
+                        return Ok(());
+                    }
+                    if t.name.is_empty() {
+                        return Err(type_err(id, "anonymous struct/union refers to itself"));
+                    }
+                    self.put_struct_fwd(id, &t)?;
+                    self.put(";\n\n");
+                    self.state(id)?.fwd_emitted = true;
+                }
+                TypeKind::Typedef { target } => {
+                    self.put_typedef(id, &t, target)?;
+                    self.state(id)?.fwd_emitted = true;
+                }
+                _ => {}
+            }
+            return Ok(());
+        }
+
+        match t.kind {
+            TypeKind::Void | TypeKind::Int { .. } | TypeKind::Float { .. } => {
+                self.state(id)?.emit = Emit::Done;
+            }
+            TypeKind::Enum { .. } | TypeKind::Enum64 { .. } => {
+                if top_level {
+                    self.put_enum_def(id, &t, 0)?;
+                    self.put(";\n\n");
+                }
+                self.state(id)?.emit = Emit::Done;
+            }
+            TypeKind::Ptr { target }
+            | TypeKind::Volatile { target }
+            | TypeKind::Const { target }
+            | TypeKind::Restrict { target }
+            | TypeKind::TypeTag { target } => self.emit(target, cont_id, depth + 1)?,
+            TypeKind::Array { elem, .. } => self.emit(elem, cont_id, depth + 1)?,
+            TypeKind::Fwd { union } => {
+                self.put(if union { "union " } else { "struct " });
+                self.put_type_name(id, &t)?;
+                self.put(";\n\n");
+                self.state(id)?.emit = Emit::Done;
+            }
+            TypeKind::Typedef { target } => {
+                self.state(id)?.emit = Emit::InProgress;
+                self.emit(target, id, depth + 1)?;
+                if !self.state(id)?.fwd_emitted {
+                    self.put_typedef(id, &t, target)?;
+                }
+                self.state(id)?.emit = Emit::Done;
+            }
+            TypeKind::Struct { members, .. } | TypeKind::Union { members, .. } => {
+                self.state(id)?.emit = Emit::InProgress;
+                if top_level || t.name.is_empty() {
+                    // The members' types get written out: they need definitions or
+                    // forward declarations first.
+                    let inner = if t.name.is_empty() { cont_id } else { id };
+                    for m in members.iter() {
+                        self.emit(m.ty, inner, depth + 1)?;
+                    }
+                } else if !st.fwd_emitted && id != cont_id {
+                    self.put_struct_fwd(id, &t)?;
+                    self.put(";\n\n");
+                    self.state(id)?.fwd_emitted = true;
+                }
+                if top_level {
+                    self.put_struct_def(id, &t, 0, depth)?;
+                    self.put(";\n\n");
+                    self.state(id)?.emit = Emit::Done;
+                } else {
+                    self.state(id)?.emit = Emit::Pending;
+                }
+            }
+            TypeKind::FuncProto { ret, params } => {
+                self.emit(ret, cont_id, depth + 1)?;
+                for p in params.iter() {
+                    self.emit(p.ty, cont_id, depth + 1)?;
+                }
+            }
+            TypeKind::Func { .. }
+            | TypeKind::Var { .. }
+            | TypeKind::Datasec { .. }
+            | TypeKind::DeclTag { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn put_typedef(&mut self, id: TypeId, t: &Type<'a>, target: TypeId) -> Result<(), CDumpError> {
+        // The compiler defines this one itself; redefining it breaks the build.
+        if t.name == BUILTIN_VA_LIST {
+            return Ok(());
+        }
+        let dup = self.resolve_name(id, t, true)?;
+        if target == 0 && t.name == "__gnuc_va_list" {
+            // Some compilers record this typedef as pointing to void.
+            self.put("typedef __builtin_va_list __gnuc_va_list;\n\n");
+            return Ok(());
+        }
+        self.put("typedef ");
+        let name_start = self.buf.len();
+        self.put_name(t.name, dup);
+        let name = self.buf.split_off(name_start);
+        self.emit_decl(target, &name, 0, 0)?;
+        self.put(";\n\n");
+        Ok(())
+    }
+
+    fn put_struct_fwd(&mut self, id: TypeId, t: &Type<'a>) -> Result<(), CDumpError> {
+        let union = matches!(t.kind, TypeKind::Union { .. });
+        self.put(if union { "union" } else { "struct" });
+        if !t.name.is_empty() {
+            self.put(" ");
+            self.put_type_name(id, t)?;
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- layout
+
+    /// Size in bytes of a type as a member (0 for types without a size).
+    fn size_of(&self, mut id: TypeId) -> Result<u64, CDumpError> {
+        let mut mult: u64 = 1;
+        for _ in 0..MAX_DEPTH {
+            let t = self.ty(id)?;
+            let size = match t.kind {
+                TypeKind::Int { size, .. }
+                | TypeKind::Float { size }
+                | TypeKind::Enum { size, .. }
+                | TypeKind::Enum64 { size, .. }
+                | TypeKind::Struct { size, .. }
+                | TypeKind::Union { size, .. }
+                | TypeKind::Datasec { size, .. } => u64::from(size),
+                TypeKind::Ptr { .. } => 8,
+                TypeKind::Array { elem, len, .. } => {
+                    mult = mult
+                        .checked_mul(u64::from(len))
+                        .ok_or_else(|| type_err(id, "array size overflows"))?;
+                    id = elem;
+                    continue;
+                }
+                TypeKind::Typedef { target }
+                | TypeKind::Volatile { target }
+                | TypeKind::Const { target }
+                | TypeKind::Restrict { target }
+                | TypeKind::TypeTag { target } => {
+                    id = target;
+                    continue;
+                }
+                _ => 0,
+            };
+            return size
+                .checked_mul(mult)
+                .ok_or_else(|| type_err(id, "array size overflows"));
+        }
+        Err(too_deep(id))
+    }
+
+    /// Alignment in bytes of a type as the emitted C declares it.
+    fn align_of(&mut self, id: TypeId, depth: u32) -> Result<u32, CDumpError> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep(id));
+        }
+        let t = self.ty(id)?;
+        Ok(match t.kind {
+            TypeKind::Int { size, .. }
+            | TypeKind::Float { size }
+            | TypeKind::Enum { size, .. }
+            | TypeKind::Enum64 { size, .. } => scalar_align(size),
+            TypeKind::Ptr { .. } => 8,
+            TypeKind::Array { elem, .. } => self.align_of(elem, depth + 1)?,
+            TypeKind::Typedef { target }
+            | TypeKind::Volatile { target }
+            | TypeKind::Const { target }
+            | TypeKind::Restrict { target }
+            | TypeKind::TypeTag { target } => self.align_of(target, depth + 1)?,
+            TypeKind::Struct { .. } | TypeKind::Union { .. } => self.layout(id, &t, depth)?.align,
+            _ => 1,
+        })
+    }
+
+    /// Works out whether a struct/union needs `packed`/`aligned` and its resulting alignment.
+    fn layout(&mut self, id: TypeId, t: &Type<'a>, depth: u32) -> Result<Layout, CDumpError> {
+        if let Some(l) = self.layout.get(id as usize) {
+            if l.known {
+                return Ok(*l);
+            }
+        }
+        let (size, members, is_union) = match t.kind {
+            TypeKind::Struct { size, members } => (size, members, false),
+            TypeKind::Union { size, members } => (size, members, true),
+            _ => return Ok(Layout::default()),
+        };
+        let size_bits = u64::from(size) * 8;
+        let mut max_align: u32 = 1;
+        let mut packed = false;
+        let mut max_bits: u64 = 0;
+        for m in members.iter() {
+            let align = self.align_of(m.ty, depth + 1)?;
+            max_align = max_align.max(align);
+            let off = u64::from(m.bit_offset);
+            let unit = u64::from(align) * 8;
+            if m.bitfield_size == 0 {
+                if off % unit != 0 {
+                    packed = true;
+                }
+                max_bits = max_bits.max(off + self.size_of(m.ty)? * 8);
+            } else {
+                // A bitfield may not straddle a unit of its type unless the struct is packed.
+                if off % unit + u64::from(m.bitfield_size) > unit {
+                    packed = true;
+                }
+                max_bits = max_bits.max(off + u64::from(m.bitfield_size));
+            }
+        }
+        if u64::from(size) % u64::from(max_align) != 0 {
+            packed = true;
+        }
+        let mut l = Layout {
+            known: true,
+            align: if packed { 1 } else { max_align },
+            packed,
+            force_align: 0,
+            union_pad: false,
+        };
+        if is_union && !packed {
+            let natural = round_up(max_bits, u64::from(max_align) * 8);
+            if natural < size_bits {
+                // The union is bigger than its members: raise its alignment if that explains
+                // the size, else pad it with an anonymous struct of unnamed bitfields.
+                let max_bytes = max_bits.div_ceil(8);
+                let mut n = u64::from(max_align) * 2;
+                while n <= u64::from(size) && n <= 1 << 12 {
+                    if round_up(max_bytes, n) == u64::from(size) {
+                        break;
+                    }
+                    n *= 2;
+                }
+                if n <= u64::from(size) && n <= 1 << 12 && round_up(max_bytes, n) == u64::from(size)
+                {
+                    l.force_align = n as u32;
+                    l.align = n as u32;
+                } else {
+                    l.union_pad = true;
+                }
+            }
+        }
+        if let Some(slot) = self.layout.get_mut(id as usize) {
+            *slot = l;
+        }
+        Ok(l)
+    }
+
+    /// Bit position the compiler would give `m` if it came right after bit `cur`.
+    fn natural_pos(
+        &mut self,
+        cur: u64,
+        m: &Member<'a>,
+        packed: bool,
+        depth: u32,
+    ) -> Result<u64, CDumpError> {
+        if packed {
+            return Ok(cur);
+        }
+        let unit = u64::from(self.align_of(m.ty, depth + 1)?) * 8;
+        if m.bitfield_size == 0 {
+            return Ok(round_up(cur, unit));
+        }
+        if cur % unit + u64::from(m.bitfield_size) > unit {
+            Ok(round_up(cur, unit))
+        } else {
+            Ok(cur)
+        }
+    }
+
+    /// Fills bits `[cur, to)` with unnamed bitfields, each inside one naturally aligned unit.
+    ///
+    /// Outside packed structs a `long: 64` that does not fit in the rest of the current 64-bit
+    /// unit starts the next one, so a partial unit followed by whole ones needs no filler.
+    fn put_padding(&mut self, mut cur: u64, to: u64, packed: bool, lvl: u32) {
+        let next_unit = round_up(cur, 64);
+        if !packed && next_unit != cur && to >= next_unit + 64 {
+            cur = next_unit;
+        }
+        while cur < to {
+            let room = 64 - cur % 64;
+            let bits = room.min(to - cur);
+            let ty = [("char", 8), ("short", 16), ("int", 32)]
+                .iter()
+                .find(|(_, w)| cur % w + bits <= *w)
+                .map_or("long", |(n, _)| n);
+            self.put("\n");
+            self.indent(lvl);
+            let _ = write!(self.buf, "{ty}: {bits};");
+            cur += bits;
+        }
+    }
+
+    /// An unnamed member whose type is a named struct/union (directly or through a typedef):
+    /// C (without `-fms-extensions`) has no syntax for it, so its body is written inline as an
+    /// anonymous struct/union, which gives the same layout and member names.
+    fn unnamed_record_member(
+        &self,
+        m: &Member<'a>,
+    ) -> Result<Option<(TypeId, Type<'a>)>, CDumpError> {
+        if !m.name.is_empty() || m.bitfield_size != 0 {
+            return Ok(None);
+        }
+        let mut id = m.ty;
+        let mut via_typedef = false;
+        for _ in 0..MAX_DEPTH {
+            let t = self.ty(id)?;
+            match t.kind {
+                TypeKind::Typedef { target } => {
+                    via_typedef = true;
+                    id = target;
+                }
+                TypeKind::Struct { .. } | TypeKind::Union { .. } => {
+                    return Ok((via_typedef || !t.name.is_empty()).then_some((id, t)));
+                }
+                _ => return Ok(None),
+            }
+        }
+        Err(too_deep(m.ty))
+    }
+
+    fn put_struct_def(
+        &mut self,
+        id: TypeId,
+        t: &Type<'a>,
+        lvl: u32,
+        depth: u32,
+    ) -> Result<(), CDumpError> {
+        self.put_record(id, t, lvl, depth, false)
+    }
+
+    /// Writes a struct/union definition; `anonymous` leaves the tag out.
+    fn put_record(
+        &mut self,
+        id: TypeId,
+        t: &Type<'a>,
+        lvl: u32,
+        depth: u32,
+        anonymous: bool,
+    ) -> Result<(), CDumpError> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep(id));
+        }
+        let (size, members, is_union) = match t.kind {
+            TypeKind::Struct { size, members } => (size, members, false),
+            TypeKind::Union { size, members } => (size, members, true),
+            _ => return Ok(()),
+        };
+        let l = self.layout(id, t, depth)?;
+        if anonymous {
+            self.put(if is_union { "union" } else { "struct" });
+        } else {
+            self.put_struct_fwd(id, t)?;
+        }
+        self.put(" {");
+        let mut cur: u64 = 0;
+        for m in members.iter() {
+            let off = u64::from(m.bit_offset);
+            if !is_union {
+                let natural = self.natural_pos(cur, &m, l.packed, depth)?;
+                if natural != off && cur < off {
+                    self.put_padding(cur, off, l.packed, lvl + 1);
+                }
+            }
+            self.put("\n");
+            self.indent(lvl + 1);
+            match self.unnamed_record_member(&m)? {
+                Some((rid, rt)) => self.put_record(rid, &rt, lvl + 1, depth + 1, true)?,
+                None => self.emit_decl(m.ty, m.name, lvl + 1, depth + 1)?,
+            }
+            if m.bitfield_size != 0 {
+                let _ = write!(self.buf, ": {}", m.bitfield_size);
+                cur = off + u64::from(m.bitfield_size);
+            } else {
+                cur = off + self.size_of(m.ty)? * 8;
+            }
+            self.put(";");
+        }
+        let size_bits = u64::from(size) * 8;
+        if !is_union {
+            let natural_end = round_up(cur, u64::from(l.align) * 8);
+            if natural_end != size_bits && cur < size_bits {
+                self.put_padding(cur, size_bits, l.packed, lvl + 1);
+            }
+        } else if l.union_pad {
+            self.put("\n");
+            self.indent(lvl + 1);
+            self.put("struct {");
+            self.put_padding(0, size_bits, false, lvl + 2);
+            self.put("\n");
+            self.indent(lvl + 1);
+            self.put("};");
+        }
+        if members.is_empty() && size == 0 {
+            self.put("}");
+        } else {
+            self.put("\n");
+            self.indent(lvl);
+            self.put("}");
+        }
+        if l.packed {
+            self.put(" __attribute__((packed))");
+        }
+        if l.force_align != 0 {
+            let _ = write!(self.buf, " __attribute__((aligned({})))", l.force_align);
+        }
+        Ok(())
+    }
+
+    fn put_enum_def(&mut self, id: TypeId, t: &Type<'a>, lvl: u32) -> Result<(), CDumpError> {
+        self.put("enum");
+        if !t.name.is_empty() {
+            self.put(" ");
+            self.put_type_name(id, t)?;
+        }
+        let (size, signed, values, is64) = match t.kind {
+            TypeKind::Enum {
+                size,
+                signed,
+                values,
+            } => (size, signed, values.iter().collect::<Vec<_>>(), false),
+            TypeKind::Enum64 {
+                size,
+                signed,
+                values,
+            } => (size, signed, values.iter().collect::<Vec<_>>(), true),
+            _ => return Ok(()),
+        };
+        if values.is_empty() {
+            return Ok(());
+        }
+        self.put(" {");
+        let mut fits_32 = true;
+        for v in &values {
+            self.put("\n");
+            self.indent(lvl + 1);
+            let n = self.ident_names.entry(v.name).or_insert(0);
+            *n += 1;
+            let dup = *n;
+            self.put_name(v.name, dup);
+            self.put(" = ");
+            if !(i128::from(i32::MIN)..=i128::from(u32::MAX)).contains(&v.value) {
+                fits_32 = false;
+            }
+            self.put_enum_value(v.value, signed, is64);
+            self.put(",");
+        }
+        self.put("\n");
+        self.indent(lvl);
+        self.put("}");
+        match size {
+            1 => self.put(" __attribute__((mode(byte)))"),
+            2 => self.put(" __attribute__((mode(HI)))"),
+            // A value wider than 32 bits already makes the enum 8 bytes.
+            8 if fits_32 => self.put(" __attribute__((mode(word)))"),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn put_enum_value(&mut self, v: i128, signed: bool, is64: bool) {
+        if v == i128::from(i64::MIN) {
+            self.put("(-9223372036854775807LL - 1)");
+            return;
+        }
+        let _ = write!(self.buf, "{v}");
+        if is64 {
+            self.put(if signed || v < 0 { "LL" } else { "ULL" });
+        }
+    }
+
+    // ---------------------------------------------------------------- declarations
+
+    /// Writes a declaration of `fname` with type `id` (`fname` may be empty), e.g.
+    /// `const char *(*name[4])(int)`.
+    ///
+    /// The chain of types from `id` down to a named/base type is pushed on the shared stack
+    /// (this call's frame starts at the current stack height) and written from the base type
+    /// back up: qualifiers go left of base types and right of pointers, arrays and function
+    /// prototypes wrap the rest of the declarator in parentheses.
+    fn emit_decl(
+        &mut self,
+        mut id: TypeId,
+        fname: &str,
+        lvl: u32,
+        depth: u32,
+    ) -> Result<(), CDumpError> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep(id));
+        }
+        let start = self.stack.len();
+        for _ in 0..MAX_DEPTH {
+            self.stack.push(id);
+            if id == 0 {
+                break;
+            }
+            let t = self.ty(id)?;
+            match t.kind {
+                TypeKind::Ptr { target }
+                | TypeKind::Volatile { target }
+                | TypeKind::Const { target }
+                | TypeKind::Restrict { target }
+                | TypeKind::TypeTag { target } => id = target,
+                TypeKind::FuncProto { ret, .. } => id = ret,
+                TypeKind::Array { elem, .. } => id = elem,
+                TypeKind::Typedef { target } if t.name == BUILTIN_VA_LIST && target != 0 => {
+                    // Not redefinable in C: written as the type it stands for, which keeps
+                    // the layout of structs holding a `va_list`.
+                    self.stack.pop();
+                    id = target;
+                }
+                TypeKind::Int { .. }
+                | TypeKind::Float { .. }
+                | TypeKind::Enum { .. }
+                | TypeKind::Enum64 { .. }
+                | TypeKind::Fwd { .. }
+                | TypeKind::Struct { .. }
+                | TypeKind::Union { .. }
+                | TypeKind::Typedef { .. } => break,
+                TypeKind::Void
+                | TypeKind::Func { .. }
+                | TypeKind::Var { .. }
+                | TypeKind::Datasec { .. }
+                | TypeKind::DeclTag { .. } => {
+                    self.stack.truncate(start);
+                    return Err(type_err(id, "kind cannot appear in a C type declaration"));
+                }
+            }
+        }
+        if self.stack.len() - start >= MAX_DEPTH as usize {
+            self.stack.truncate(start);
+            return Err(too_deep(id));
+        }
+        let mut top = self.stack.len();
+        let r = self.emit_chain(start, &mut top, fname, lvl, depth);
+        self.stack.truncate(start);
+        r
+    }
+
+    fn kind_at(&self, pos: usize) -> Result<Option<TypeKind<'a>>, CDumpError> {
+        match self.stack.get(pos) {
+            Some(&id) => Ok(Some(self.ty(id)?.kind)),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes (and pops) the qualifiers directly above the top of the frame, left of a base type.
+    fn put_leading_mods(&mut self, start: usize, top: &mut usize) -> Result<(), CDumpError> {
+        while *top > start {
+            let kw = match self.kind_at(*top - 1)? {
+                Some(TypeKind::Volatile { .. }) => "volatile ",
+                Some(TypeKind::Const { .. }) => "const ",
+                Some(TypeKind::Restrict { .. }) => "restrict ",
+                _ => return Ok(()),
+            };
+            self.put(kw);
+            *top -= 1;
+        }
+        Ok(())
+    }
+
+    /// Pops qualifiers that C cannot express at this point (on arrays and functions).
+    fn drop_mods(&mut self, start: usize, top: &mut usize) -> Result<(), CDumpError> {
+        while *top > start {
+            match self.kind_at(*top - 1)? {
+                Some(TypeKind::Volatile { .. })
+                | Some(TypeKind::Const { .. })
+                | Some(TypeKind::Restrict { .. })
+                | Some(TypeKind::TypeTag { .. }) => *top -= 1,
+                _ => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    fn put_decl_name(&mut self, fname: &str, last_was_ptr: bool) {
+        if !fname.is_empty() && !last_was_ptr {
+            self.put(" ");
+        }
+        self.put(fname);
+    }
+
+    fn emit_chain(
+        &mut self,
+        start: usize,
+        top: &mut usize,
+        fname: &str,
+        lvl: u32,
+        depth: u32,
+    ) -> Result<(), CDumpError> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep(0));
+        }
+        let mut last_was_ptr = true;
+        while *top > start {
+            *top -= 1;
+            let id = self.stack.get(*top).copied().unwrap_or(0);
+            if id == 0 {
+                self.put_leading_mods(start, top)?;
+                self.put("void");
+                last_was_ptr = false;
+                continue;
+            }
+            let t = self.ty(id)?;
+            let mut is_ptr = false;
+            match t.kind {
+                TypeKind::Int { .. } | TypeKind::Float { .. } => {
+                    self.put_leading_mods(start, top)?;
+                    self.put(t.name);
+                }
+                TypeKind::Struct { .. } | TypeKind::Union { .. } => {
+                    self.put_leading_mods(start, top)?;
+                    if t.name.is_empty() {
+                        self.put_struct_def(id, &t, lvl, depth + 1)?;
+                    } else {
+                        self.put_struct_fwd(id, &t)?;
+                    }
+                }
+                TypeKind::Enum { .. } | TypeKind::Enum64 { .. } => {
+                    self.put_leading_mods(start, top)?;
+                    if t.name.is_empty() {
+                        self.put_enum_def(id, &t, lvl)?;
+                    } else {
+                        self.put("enum ");
+                        self.put_type_name(id, &t)?;
+                    }
+                }
+                TypeKind::Fwd { union } => {
+                    self.put_leading_mods(start, top)?;
+                    self.put(if union { "union " } else { "struct " });
+                    self.put_type_name(id, &t)?;
+                }
+                TypeKind::Typedef { .. } => {
+                    self.put_leading_mods(start, top)?;
+                    self.put_ident_name(id, &t)?;
+                }
+                TypeKind::Ptr { .. } => {
+                    self.put(if last_was_ptr { "*" } else { " *" });
+                    is_ptr = true;
+                }
+                TypeKind::Volatile { .. } => self.put(" volatile"),
+                TypeKind::Const { .. } => self.put(" const"),
+                TypeKind::Restrict { .. } => self.put(" restrict"),
+                TypeKind::TypeTag { .. } => {
+                    self.put_leading_mods(start, top)?;
+                    if t.kind_flag() {
+                        let _ = write!(self.buf, " __attribute__(({}))", t.name);
+                    } else {
+                        let _ = write!(self.buf, " {TYPE_TAG_MACRO}(\"{}\")", t.name);
+                    }
+                }
+                TypeKind::Array { len, .. } => {
+                    self.drop_mods(start, top)?;
+                    if *top == start {
+                        self.put_decl_name(fname, last_was_ptr);
+                        let _ = write!(self.buf, "[{len}]");
+                        return Ok(());
+                    }
+                    let multidim = matches!(self.kind_at(*top - 1)?, Some(TypeKind::Array { .. }));
+                    if !fname.is_empty() && !last_was_ptr {
+                        self.put(" ");
+                    }
+                    if !multidim {
+                        self.put("(");
+                    }
+                    self.emit_chain(start, top, fname, lvl, depth + 1)?;
+                    if !multidim {
+                        self.put(")");
+                    }
+                    let _ = write!(self.buf, "[{len}]");
+                    return Ok(());
+                }
+                TypeKind::FuncProto { params, .. } => {
+                    self.drop_mods(start, top)?;
+                    if *top > start {
+                        self.put(" (");
+                        self.emit_chain(start, top, fname, lvl, depth + 1)?;
+                        self.put(")");
+                    } else {
+                        self.put_decl_name(fname, last_was_ptr);
+                    }
+                    self.put("(");
+                    let n = params.len();
+                    if n == 0 || (n == 1 && params.get(0).is_some_and(|p| p.ty == 0)) {
+                        self.put("void)");
+                        return Ok(());
+                    }
+                    for (i, p) in params.iter().enumerate() {
+                        if i > 0 {
+                            self.put(", ");
+                        }
+                        if i + 1 == n && p.ty == 0 {
+                            self.put("...");
+                            break;
+                        }
+                        self.emit_decl(p.ty, p.name, lvl, depth + 1)?;
+                    }
+                    self.put(")");
+                    return Ok(());
+                }
+                TypeKind::Void
+                | TypeKind::Func { .. }
+                | TypeKind::Var { .. }
+                | TypeKind::Datasec { .. }
+                | TypeKind::DeclTag { .. } => {
+                    return Err(type_err(id, "kind cannot appear in a C type declaration"));
+                }
+            }
+            last_was_ptr = is_ptr;
+        }
+        self.put_decl_name(fname, last_was_ptr);
+        Ok(())
+    }
+}

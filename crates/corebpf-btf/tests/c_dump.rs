@@ -1,0 +1,485 @@
+//! The C header output checked against its real consumers: clang compiles the header for the BPF
+//! target together with `_Static_assert`s of every struct/union size and member offset that the
+//! BTF records (so the compiler proves the layouts identical), BPF programs built against it load
+//! into the running kernel, and the set of named definitions matches bpftool's `format c`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use corebpf_btf::c_dump::{dump_c, dump_c_with_renames, header_string, vmlinux_header, COptions};
+use corebpf_btf::{Btf, Kind, Member, TypeId, TypeKind};
+
+const CLANG: &str = "clang-19";
+const BPFTOOL: &str = "bpftool";
+const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn corpus(name: &str) -> PathBuf {
+    manifest_dir()
+        .join("../../../shared/corpora/btf")
+        .join(name)
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+fn read_gz(path: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(read(path).as_slice())
+        .read_to_end(&mut out)
+        .unwrap_or_else(|e| panic!("decompressing {}: {e}", path.display()));
+    out
+}
+
+/// Fails the test with an actionable message when a tool it needs is not installed.
+fn require_tool(tool: &str, arg: &str, package: &str) {
+    match Command::new(tool).arg(arg).output() {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => panic!(
+            "`{tool} {arg}` failed ({}); this test needs {tool} (install {package})",
+            o.status
+        ),
+        Err(e) => panic!("cannot run `{tool}` ({e}); this test needs it (install {package})"),
+    }
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("c_dump")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    dir
+}
+
+/// Compiles `src` for the BPF target the way BPF programs are built; panics with clang's
+/// diagnostics if it does not compile.
+fn compile(dir: &Path, file: &str, src: &str, includes: &[&Path]) -> PathBuf {
+    require_tool(CLANG, "--version", "clang-19: `apt-get install clang-19`");
+    let c = dir.join(file);
+    std::fs::write(&c, src).unwrap_or_else(|e| panic!("writing {}: {e}", c.display()));
+    let obj = c.with_extension("o");
+    let mut cmd = Command::new(CLANG);
+    cmd.args([
+        "-g",
+        "-O2",
+        "-target",
+        "bpf",
+        "-mcpu=v3",
+        "-D__TARGET_ARCH_x86",
+    ]);
+    cmd.arg("-I").arg(dir);
+    for inc in includes {
+        cmd.arg("-I").arg(inc);
+    }
+    cmd.arg("-c").arg(&c).arg("-o").arg(&obj);
+    let out = cmd.output().expect("running clang-19");
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let head: Vec<&str> = err.lines().take(60).collect();
+        panic!(
+            "clang-19 failed on {} ({}):\n{}",
+            c.display(),
+            out.status,
+            head.join("\n")
+        );
+    }
+    obj
+}
+
+/// The `_Static_assert`s that pin down the layout of every named struct/union (size and the
+/// byte offset of every non-bitfield member, through anonymous members), every named enum
+/// (size) and every typedef with a size, all taken from the BTF.
+struct LayoutChecks {
+    src: String,
+    records: usize,
+    members: usize,
+    others: usize,
+}
+
+fn c_name<'a>(renames: &'a HashMap<TypeId, String>, id: TypeId, name: &'a str) -> &'a str {
+    renames.get(&id).map_or(name, String::as_str)
+}
+
+fn member_checks(
+    btf: &'static Btf<'static>,
+    out: &mut String,
+    record: &str,
+    members: impl Iterator<Item = Member<'static>>,
+    base_bits: u64,
+    count: &mut usize,
+) {
+    for m in members {
+        let off = base_bits + u64::from(m.bit_offset);
+        if m.bitfield_size != 0 {
+            continue;
+        }
+        if m.name.is_empty() {
+            // An anonymous struct/union: its members are members of the enclosing record.
+            let mut id = m.ty;
+            let inner = loop {
+                let t = btf.type_by_id(id).expect("member type");
+                match t.kind {
+                    TypeKind::Const { target } | TypeKind::Volatile { target } => id = target,
+                    TypeKind::Struct { members, .. } | TypeKind::Union { members, .. }
+                        if t.name.is_empty() =>
+                    {
+                        break Some(members)
+                    }
+                    _ => break None,
+                }
+            };
+            if let Some(inner) = inner {
+                member_checks(btf, out, record, inner.iter(), off, count);
+            }
+            continue;
+        }
+        if off % 8 != 0 {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "_Static_assert(__builtin_offsetof({record}, {}) == {}, \"{record}.{}\");",
+            m.name,
+            off / 8,
+            m.name
+        );
+        *count += 1;
+    }
+}
+
+fn layout_checks(btf: &'static Btf<'static>, renames: &HashMap<TypeId, String>) -> LayoutChecks {
+    let mut c = LayoutChecks {
+        src: String::with_capacity(8 << 20),
+        records: 0,
+        members: 0,
+        others: 0,
+    };
+    for id in 1..btf.len() {
+        let t = btf.type_by_id(id).expect("type");
+        if t.name.is_empty() {
+            continue;
+        }
+        let name = c_name(renames, id, t.name);
+        match t.kind {
+            TypeKind::Struct { size, members } | TypeKind::Union { size, members } => {
+                let tag = if t.kind_id() == Kind::Struct {
+                    "struct"
+                } else {
+                    "union"
+                };
+                let record = format!("{tag} {name}");
+                let _ = writeln!(
+                    c.src,
+                    "_Static_assert(sizeof({record}) == {size}, \"sizeof {record}\");"
+                );
+                c.records += 1;
+                member_checks(btf, &mut c.src, &record, members.iter(), 0, &mut c.members);
+            }
+            TypeKind::Enum { size, values, .. } if !values.is_empty() => {
+                let _ = writeln!(
+                    c.src,
+                    "_Static_assert(sizeof(enum {name}) == {size}, \"sizeof enum {name}\");"
+                );
+                c.others += 1;
+            }
+            TypeKind::Enum64 { size, values, .. } if !values.is_empty() => {
+                let _ = writeln!(
+                    c.src,
+                    "_Static_assert(sizeof(enum {name}) == {size}, \"sizeof enum {name}\");"
+                );
+                c.others += 1;
+            }
+            TypeKind::Typedef { target } => {
+                // The compiler's own type: not redefined by the header.
+                if name == "__builtin_va_list" {
+                    continue;
+                }
+                // Typedefs of functions and incomplete types (forward-declared structs and
+                // enums) have no size.
+                let resolved = btf.skip_mods_and_typedefs(target).expect("typedef target");
+                let rt = btf.type_by_id(resolved).expect("type");
+                let incomplete = match rt.kind {
+                    TypeKind::FuncProto { .. } | TypeKind::Fwd { .. } | TypeKind::Void => true,
+                    TypeKind::Enum { values, .. } => values.is_empty(),
+                    _ => false,
+                };
+                if incomplete {
+                    continue;
+                }
+                if let Ok(size) = btf.size_of(id) {
+                    let _ = writeln!(
+                        c.src,
+                        "_Static_assert(sizeof({name}) == {size}, \"sizeof {name}\");"
+                    );
+                    c.others += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    c
+}
+
+/// Dumps `btf`, compiles the header with the layout checks, and returns the header text and
+/// the number of checks.
+fn check_header_layout(name: &str, btf: &'static Btf<'static>) -> (String, LayoutChecks) {
+    let mut header = Vec::new();
+    let renames = dump_c_with_renames(btf, &mut header, &COptions::default()).expect("C dump");
+    let header = String::from_utf8(header).expect("UTF-8 header");
+    let renames: HashMap<TypeId, String> = renames.into_iter().collect();
+    let checks = layout_checks(btf, &renames);
+    let dir = scratch(name);
+    std::fs::write(dir.join("vmlinux.h"), &header).expect("writing vmlinux.h");
+    let src = format!("#include \"vmlinux.h\"\n\n{}", checks.src);
+    compile(&dir, "layout.c", &src, &[]);
+    (header, checks)
+}
+
+fn leak<T>(v: T) -> &'static T {
+    Box::leak(Box::new(v))
+}
+
+fn kernel_btf() -> &'static Btf<'static> {
+    let data: &'static [u8] = leak(read(Path::new(KERNEL_BTF)));
+    leak(Btf::parse(data).expect("parsing kernel BTF"))
+}
+
+fn count_kind(btf: &Btf<'_>, kinds: &[Kind]) -> usize {
+    (1..btf.len())
+        .filter(|&id| {
+            let t = btf.type_by_id(id).expect("type");
+            !t.name.is_empty() && kinds.contains(&t.kind_id())
+        })
+        .count()
+}
+
+#[test]
+fn kernel_header_compiles_with_btf_layout() {
+    let btf = kernel_btf();
+    let (header, checks) = check_header_layout("kernel", btf);
+    assert!(header.starts_with("#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n"));
+    assert!(header.contains(
+        "#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)"
+    ));
+    assert!(header.contains("#pragma clang attribute pop"));
+    assert!(header.ends_with("#endif /* __VMLINUX_H__ */\n"));
+    // Every named struct/union was checked, and their members.
+    assert_eq!(
+        checks.records,
+        count_kind(btf, &[Kind::Struct, Kind::Union])
+    );
+    assert!(
+        checks.members > 10 * checks.records / 2,
+        "{} members",
+        checks.members
+    );
+    assert!(
+        checks.others > 1000,
+        "{} enum/typedef checks",
+        checks.others
+    );
+    eprintln!(
+        "kernel: {} structs/unions, {} member offsets, {} enums/typedefs verified by clang",
+        checks.records, checks.members, checks.others
+    );
+}
+
+#[test]
+fn foreign_kernel_header_compiles_with_btf_layout() {
+    let data: &'static [u8] = leak(read_gz(&corpus("vmlinux.btf.gz")));
+    let btf = leak(Btf::parse(data).expect("parsing foreign vmlinux BTF"));
+    let (_, checks) = check_header_layout("foreign", btf);
+    assert_eq!(
+        checks.records,
+        count_kind(btf, &[Kind::Struct, Kind::Union])
+    );
+    assert!(checks.records > 1000);
+    eprintln!(
+        "foreign kernel: {} structs/unions, {} member offsets, {} enums/typedefs verified",
+        checks.records, checks.members, checks.others
+    );
+}
+
+#[test]
+fn split_module_header_compiles_with_btf_layout() {
+    let base_data: &'static [u8] = leak(read(&corpus("btf_testmod.btf.base")));
+    let base = leak(Btf::parse(base_data).expect("parsing base BTF"));
+    let data: &'static [u8] = leak(read(&corpus("btf_testmod.btf")));
+    let btf = leak(Btf::parse_split(data, base).expect("parsing split BTF"));
+    let (header, checks) = check_header_layout("split", btf);
+    assert_eq!(
+        checks.records,
+        count_kind(btf, &[Kind::Struct, Kind::Union])
+    );
+    // The module's own named structs are defined in the header.
+    let mut own = 0;
+    for t in btf.types() {
+        if t.kind_id() == Kind::Struct && !t.name.is_empty() {
+            own += 1;
+            assert!(
+                header.contains(&format!("struct {} {{", t.name))
+                    || header.contains(&format!("struct {}___", t.name)),
+                "module struct {} missing",
+                t.name
+            );
+        }
+    }
+    assert!(own > 0, "the module BTF defines structs");
+}
+
+/// Named top-level struct/union/enum definitions (`struct foo {` at column 0).
+fn top_level_definitions(header: &str) -> BTreeSet<String> {
+    header
+        .lines()
+        .filter(|l| {
+            (l.starts_with("struct ") || l.starts_with("union ") || l.starts_with("enum "))
+                && l.ends_with(" {")
+        })
+        .map(|l| l.trim_end_matches(" {").to_string())
+        .collect()
+}
+
+#[test]
+fn kernel_header_defines_what_bpftool_defines() {
+    require_tool(BPFTOOL, "version", "bpftool: `apt-get install bpftool`");
+    let out = Command::new(BPFTOOL)
+        .args(["btf", "dump", "file", KERNEL_BTF, "format", "c"])
+        .output()
+        .expect("running bpftool");
+    assert!(out.status.success(), "bpftool btf dump failed");
+    let theirs = top_level_definitions(&String::from_utf8_lossy(&out.stdout));
+    let ours = top_level_definitions(&vmlinux_header(&read(Path::new(KERNEL_BTF))).expect("dump"));
+    let missing: Vec<_> = theirs.difference(&ours).take(20).collect();
+    let extra: Vec<_> = ours.difference(&theirs).take(20).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "definitions differ from bpftool's: missing {missing:?}, extra {extra:?}"
+    );
+    assert!(ours.len() > 5000, "{} definitions", ours.len());
+}
+
+#[test]
+fn only_option_dumps_a_type_and_its_dependencies() {
+    let btf = kernel_btf();
+    let full = header_string(btf, &COptions::default()).expect("full dump");
+    let task = btf
+        .find_by_name_kind("task_struct", Kind::Struct)
+        .expect("task_struct in kernel BTF");
+    let sock = btf
+        .find_by_name_kind("sk_buff", Kind::Struct)
+        .expect("sk_buff in kernel BTF");
+    let opts = COptions {
+        preserve_access_index: false,
+        only: Some(vec![task, sock]),
+    };
+    let mut out = Vec::new();
+    dump_c(btf, &mut out, &opts).expect("dump");
+    let header = String::from_utf8(out).expect("UTF-8");
+    assert!(!header.contains("preserve_access_index"));
+    assert!(header.len() < full.len() / 2, "{} bytes", header.len());
+    let defs = top_level_definitions(&header);
+    assert!(defs.contains("struct task_struct") && defs.contains("struct sk_buff"));
+    // Everything it defines is defined (the same way) in the full header.
+    let all = top_level_definitions(&full);
+    assert!(defs.is_subset(&all));
+
+    let dir = scratch("only");
+    std::fs::write(dir.join("vmlinux.h"), &header).expect("write");
+    let mut src = String::from("#include \"vmlinux.h\"\n");
+    for (id, tag) in [(task, "struct task_struct"), (sock, "struct sk_buff")] {
+        let t = btf.type_by_id(id).expect("type");
+        let (TypeKind::Struct { size, members } | TypeKind::Union { size, members }) = t.kind
+        else {
+            unreachable!("looked up as a struct")
+        };
+        let _ = writeln!(src, "_Static_assert(sizeof({tag}) == {size}, \"size\");");
+        let mut n = 0;
+        member_checks(btf, &mut src, tag, members.iter(), 0, &mut n);
+        assert!(n > 20);
+    }
+    compile(&dir, "only.c", &src, &[]);
+    assert_eq!(
+        dump_c(
+            btf,
+            &mut Vec::new(),
+            &COptions {
+                only: Some(vec![btf.len()]),
+                ..COptions::default()
+            }
+        )
+        .map_err(|e| e.to_string())
+        .unwrap_err(),
+        format!(
+            "type id {} out of range (only {} types)",
+            btf.len(),
+            btf.len()
+        )
+    );
+}
+
+/// Loads every program of an object with bpftool (which pins them under a fresh bpffs
+/// directory), then removes the pins.
+fn bpftool_load(obj: &Path, tag: &str) -> Vec<String> {
+    require_tool(BPFTOOL, "version", "bpftool: `apt-get install bpftool`");
+    let pin = PathBuf::from(format!(
+        "/sys/fs/bpf/corebpf_c_dump_{tag}_{}",
+        std::process::id()
+    ));
+    let out = Command::new(BPFTOOL)
+        .arg("prog")
+        .arg("loadall")
+        .arg(obj)
+        .arg(&pin)
+        .output()
+        .expect("running bpftool");
+    let pinned: Vec<String> = std::fs::read_dir(&pin)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&pin);
+    assert!(
+        out.status.success(),
+        "bpftool prog loadall {} failed:\n{}",
+        obj.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    pinned
+}
+
+#[test]
+fn bpf_programs_built_on_the_header_load_into_the_kernel() {
+    let header = vmlinux_header(&read(Path::new(KERNEL_BTF))).expect("dump");
+    let dir = scratch("programs");
+    std::fs::write(dir.join("vmlinux.h"), header).expect("write");
+
+    // A program of this crate's own: tracepoint context, task_struct walk with CO-RE reads,
+    // bitfields and a ring buffer.
+    let own = manifest_dir().join("tests/data/c_dump_probe.bpf.c");
+    let src = std::fs::read_to_string(&own).expect("reading c_dump_probe.bpf.c");
+    let obj = compile(&dir, "c_dump_probe.bpf.c", &src, &[]);
+    let progs = bpftool_load(&obj, "probe");
+    assert_eq!(progs, vec!["handle_exec".to_string()]);
+
+    // The workspace's CO-RE test programs, built against this header instead of bpftool's.
+    let bpf_dir = manifest_dir().join("../../tests/bpf");
+    for name in ["execsnoop", "core_fields", "runqlat"] {
+        let path = bpf_dir.join(format!("{name}.bpf.c"));
+        let src = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let obj = compile(&dir, &format!("{name}.bpf.c"), &src, &[&bpf_dir]);
+        let progs = bpftool_load(&obj, name);
+        assert!(!progs.is_empty(), "{name}: no programs loaded");
+    }
+}

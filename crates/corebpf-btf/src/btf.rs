@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 use crate::error::{BtfError, RefSite, TypeProblem};
 use crate::strings::StrTab;
 use crate::types::{
-    u32_at, Endian, Enum64Values, EnumValues, FuncLinkage, IntEncoding, Kind, Members, Params,
-    Type, TypeId, TypeKind, VarLinkage, VarSecInfos,
+    read_u32, u32_at, Endian, Enum64Values, EnumValues, FuncLinkage, IntEncoding, Kind, Members,
+    Params, Type, TypeId, TypeKind, VarLinkage, VarSecInfos,
 };
 
 /// BTF magic as read in the blob's own byte order.
@@ -22,6 +22,167 @@ const MAX_STR_OFFSET: u64 = 0x7fff_ffff;
 const SCANS_BEFORE_INDEX: u32 = 4;
 /// Nesting limit for recursive queries (alignment of nested structs).
 const MAX_NESTING: u32 = 64;
+
+/// Byte order as a type parameter, so the validation walk compiles once per order.
+trait Order {
+    fn u32(b: [u8; 4]) -> u32;
+}
+struct Le;
+struct Be;
+impl Order for Le {
+    #[inline(always)]
+    fn u32(b: [u8; 4]) -> u32 {
+        u32::from_le_bytes(b)
+    }
+}
+impl Order for Be {
+    #[inline(always)]
+    fn u32(b: [u8; 4]) -> u32 {
+        u32::from_be_bytes(b)
+    }
+}
+
+#[inline(always)]
+fn rd<O: Order>(s: &[u8], i: usize) -> u32 {
+    match s.get(i..i + 4) {
+        Some(&[a, b, c, d]) => O::u32([a, b, c, d]),
+        _ => 0,
+    }
+}
+
+/// What the validation walk saw.
+struct WalkSummary {
+    max_ref: u32,
+    max_name: u32,
+}
+
+/// The validation walk over a type section (see [`Btf::index_and_validate`]).
+fn walk<O: Order>(
+    types: &[u8],
+    first_id: TypeId,
+    strs: StrTab<'_>,
+    offsets: &mut Vec<u32>,
+) -> Result<WalkSummary, BtfError> {
+    let mut off = 0usize;
+    let mut max_ref = 0u32;
+    let mut max_name = 0u32;
+    let mut id = first_id;
+    while off < types.len() {
+        let have = types.len() - off;
+        let Some(head) = types.get(off..off + 12) else {
+            return Err(BtfError::TypeTruncated {
+                id,
+                offset: off,
+                kind: "type",
+                need: 12,
+                have,
+            });
+        };
+        let name_off = rd::<O>(head, 0);
+        let info = rd::<O>(head, 4);
+        let st = rd::<O>(head, 8);
+        let raw_kind = ((info >> 24) & 0x1f) as u8;
+        let kind = match Kind::from_u8(raw_kind) {
+            Some(k) if k != Kind::Void => k,
+            _ => {
+                return Err(BtfError::BadKind {
+                    id,
+                    offset: off,
+                    kind: raw_kind,
+                })
+            }
+        };
+        let vlen = (info & 0xffff) as usize;
+        let need = 12 + kind.extra_size(vlen);
+        let Some(extra) = types.get(off + 12..off + need) else {
+            return Err(BtfError::TypeTruncated {
+                id,
+                offset: off,
+                kind: kind.name(),
+                need,
+                have,
+            });
+        };
+        let bad = |problem: TypeProblem| BtfError::Type {
+            id,
+            kind: kind.name(),
+            name: strs.get(name_off).unwrap_or("(invalid)").to_owned(),
+            problem,
+        };
+        max_name = max_name.max(name_off);
+        match kind {
+            Kind::Int => {
+                let v = rd::<O>(extra, 0);
+                let (ioff, bits) = (((v >> 16) & 0xff) as u8, (v & 0xff) as u8);
+                if bits > 128 || u64::from(ioff) + u64::from(bits) > u64::from(st) * 8 {
+                    return Err(bad(TypeProblem::BadInt {
+                        size: st,
+                        offset: ioff,
+                        bits,
+                    }));
+                }
+            }
+            Kind::Ptr
+            | Kind::Typedef
+            | Kind::Volatile
+            | Kind::Const
+            | Kind::Restrict
+            | Kind::TypeTag
+            | Kind::DeclTag => max_ref = max_ref.max(st),
+            Kind::Func => {
+                if vlen > 2 {
+                    return Err(bad(TypeProblem::BadLinkage {
+                        linkage: vlen as u32,
+                    }));
+                }
+                max_ref = max_ref.max(st);
+            }
+            Kind::Var => {
+                let l = rd::<O>(extra, 0);
+                if l > 2 {
+                    return Err(bad(TypeProblem::BadLinkage { linkage: l }));
+                }
+                max_ref = max_ref.max(st);
+            }
+            Kind::Array => max_ref = max_ref.max(rd::<O>(extra, 0)).max(rd::<O>(extra, 4)),
+            Kind::Struct | Kind::Union => {
+                for m in extra.chunks_exact(12) {
+                    max_name = max_name.max(rd::<O>(m, 0));
+                    max_ref = max_ref.max(rd::<O>(m, 4));
+                }
+            }
+            Kind::Enum => {
+                for v in extra.chunks_exact(8) {
+                    max_name = max_name.max(rd::<O>(v, 0));
+                }
+            }
+            Kind::Enum64 => {
+                for v in extra.chunks_exact(12) {
+                    max_name = max_name.max(rd::<O>(v, 0));
+                }
+            }
+            Kind::FuncProto => {
+                max_ref = max_ref.max(st);
+                for p in extra.chunks_exact(8) {
+                    max_name = max_name.max(rd::<O>(p, 0));
+                    max_ref = max_ref.max(rd::<O>(p, 4));
+                }
+            }
+            Kind::Datasec => {
+                for v in extra.chunks_exact(12) {
+                    max_ref = max_ref.max(rd::<O>(v, 0));
+                }
+            }
+            Kind::Fwd | Kind::Float | Kind::Void => {}
+        }
+        offsets.push(off as u32);
+        off += need;
+        id = id.checked_add(1).ok_or(BtfError::Split {
+            problem: "type id space exhausted",
+        })?;
+    }
+    Ok(WalkSummary { max_ref, max_name })
+}
 
 /// The fixed BTF header fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,8 +209,9 @@ pub struct Btf<'a> {
     header: Header,
     types: &'a [u8],
     strs: StrTab<'a>,
-    /// Offset in `types` of each of this blob's own types, in id order from `first_id`.
-    offsets: Vec<u32>,
+    /// Offset in `types` of each of this blob's own types, in id order from `first_id`;
+    /// built (and the types validated) on first need, or by `parse` right away.
+    offsets: OnceLock<Result<Vec<u32>, BtfError>>,
     first_id: TypeId,
     base: Option<&'a Btf<'a>>,
     index: OnceLock<NameIndex<'a>>,
@@ -147,13 +309,35 @@ pub(crate) fn section_bounds(
 impl<'a> Btf<'a> {
     /// Parses a base (non-split) BTF blob: a raw BTF file or a `.BTF` section.
     pub fn parse(data: &'a [u8]) -> Result<Btf<'a>, BtfError> {
+        let btf = Self::parse_inner(data, None)?;
+        btf.table()?;
+        Ok(btf)
+    }
+
+    /// Checks only the header and the section bounds; the type section is walked and
+    /// validated on the first query that needs it (`type_by_id`, `types`, `len`, ...).
+    ///
+    /// [`find_by_name_kind`](Self::find_by_name_kind) does not need the whole walk: it scans
+    /// records in id order and stops at the first match, so finding an early type in a large
+    /// blob (`task_struct` in vmlinux) touches only a prefix of it. Call
+    /// [`validate`](Self::validate) to get type-section errors; until it succeeds, an invalid
+    /// type section shows as no types at all (`len() == first_id()`).
+    pub fn parse_lazy(data: &'a [u8]) -> Result<Btf<'a>, BtfError> {
         Self::parse_inner(data, None)
+    }
+
+    /// Walks and validates the whole type section now (a no-op after `parse`).
+    pub fn validate(&self) -> Result<(), BtfError> {
+        self.table().map(|_| ())
     }
 
     /// Parses split BTF (a kernel module's) on top of its `base`: ids and string offsets
     /// continue from the base's.
     pub fn parse_split(data: &'a [u8], base: &'a Btf<'a>) -> Result<Btf<'a>, BtfError> {
-        Self::parse_inner(data, Some(base))
+        base.validate()?;
+        let btf = Self::parse_inner(data, Some(base))?;
+        btf.table()?;
+        Ok(btf)
     }
 
     fn parse_inner(data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<Btf<'a>, BtfError> {
@@ -218,171 +402,107 @@ impl<'a> Btf<'a> {
                 });
             }
         }
+        let ascii = str_bytes.is_ascii();
         let strs = StrTab {
             bytes: str_bytes,
-            text: std::str::from_utf8(str_bytes).ok(),
+            ascii: ascii && base.map_or(true, |b| b.strs.ascii),
             start,
             base: base.map(|b| &b.strs),
         };
 
-        let mut btf = Btf {
+        Ok(Btf {
             data,
             endian,
             header,
             types,
             strs,
-            offsets: Vec::with_capacity(types.len() / 24 + 1),
+            offsets: OnceLock::new(),
             first_id,
             base,
             index: OnceLock::new(),
             scans: AtomicU32::new(0),
-        };
-        btf.index_and_validate()?;
-        Ok(btf)
+        })
     }
 
-    /// Walks the type section once: record sizes, kinds, names, per-kind checks, and the
-    /// largest type reference (checked against the final count at the end).
-    fn index_and_validate(&mut self) -> Result<(), BtfError> {
-        let types = self.types;
+    /// The offset table, building it on first use.
+    fn table(&self) -> Result<&[u32], BtfError> {
+        match self.offsets.get_or_init(|| self.build_table()) {
+            Ok(v) => Ok(v),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// The offset table, or an empty one if the type section is invalid.
+    #[inline]
+    fn own(&self) -> &[u32] {
+        self.table().unwrap_or(&[])
+    }
+
+    /// Walks the type section once (record sizes, kinds, per-kind checks, the offset table),
+    /// then checks the largest type reference and name offset seen against the final counts.
+    /// Names get a per-name check only when a string section has non-ASCII bytes or an
+    /// offset is out of range (then the offending type is named).
+    fn build_table(&self) -> Result<Vec<u32>, BtfError> {
+        let mut offsets = Vec::with_capacity(self.types.len() / 24 + 1);
+        let sum = match self.endian {
+            Endian::Little => walk::<Le>(self.types, self.first_id, self.strs, &mut offsets)?,
+            Endian::Big => walk::<Be>(self.types, self.first_id, self.strs, &mut offsets)?,
+        };
+        let len = self.first_id + offsets.len() as u32;
+        if sum.max_ref >= len {
+            return Err(self.find_bad_ref(&offsets, len));
+        }
+        if sum.max_name >= self.strs.end() || !self.strs.ascii {
+            self.check_names(&offsets)?;
+        }
+        Ok(offsets)
+    }
+
+    /// Decodes the types at `offsets` (for use before the table is installed).
+    fn decode_all<'s>(&'s self, offsets: &'s [u32]) -> impl Iterator<Item = Type<'a>> + 's {
+        let first = self.first_id;
+        offsets
+            .iter()
+            .enumerate()
+            .map(move |(i, &off)| self.decode(first + i as u32, off as usize))
+    }
+
+    /// Slow path: checks every name offset of every type, naming the first bad one.
+    fn check_names(&self, offsets: &[u32]) -> Result<(), BtfError> {
         let e = self.endian;
-        let strs = self.strs;
-        let mut off = 0usize;
-        let mut max_ref = 0u32;
-        let mut id = self.first_id;
-        while off < types.len() {
-            let have = types.len() - off;
-            if have < 12 {
-                return Err(BtfError::TypeTruncated {
-                    id,
-                    offset: off,
-                    kind: "type",
-                    need: 12,
-                    have,
-                });
-            }
-            let name_off = u32_at(types, off, e);
-            let info = u32_at(types, off + 4, e);
-            let st = u32_at(types, off + 8, e);
-            let raw_kind = ((info >> 24) & 0x1f) as u8;
-            let kind = match Kind::from_u8(raw_kind) {
-                Some(k) if k != Kind::Void => k,
-                _ => {
-                    return Err(BtfError::BadKind {
-                        id,
-                        offset: off,
-                        kind: raw_kind,
-                    })
-                }
-            };
-            let vlen = (info & 0xffff) as usize;
-            let need = 12 + kind.extra_size(vlen);
-            if have < need {
-                return Err(BtfError::TypeTruncated {
-                    id,
-                    offset: off,
-                    kind: kind.name(),
-                    need,
-                    have,
-                });
-            }
-            let bad = |problem: TypeProblem| BtfError::Type {
-                id,
-                kind: kind.name(),
-                name: strs.get(name_off).unwrap_or("(invalid)").to_owned(),
-                problem,
-            };
-            let check_name = |site: RefSite, noff: u32| {
-                strs.check(noff).map_err(|err| {
-                    bad(TypeProblem::BadName {
-                        site,
-                        off: noff,
-                        err: err.to_string(),
-                    })
+        for t in self.decode_all(offsets) {
+            let check = |site: RefSite, off: u32| {
+                self.strs.check(off).map_err(|err| {
+                    type_error(
+                        &t,
+                        TypeProblem::BadName {
+                            site,
+                            off,
+                            err: err.to_string(),
+                        },
+                    )
                 })
             };
-            check_name(RefSite::This, name_off)?;
-            let x = off + 12;
-            let word = |i: usize| u32_at(types, x + 4 * i, e);
-            match kind {
-                Kind::Int => {
-                    let v = word(0);
-                    let (ioff, bits) = (((v >> 16) & 0xff) as u8, (v & 0xff) as u8);
-                    if bits > 128 || u64::from(ioff) + u64::from(bits) > u64::from(st) * 8 {
-                        return Err(bad(TypeProblem::BadInt {
-                            size: st,
-                            offset: ioff,
-                            bits,
-                        }));
-                    }
+            check(RefSite::This, t.name_off)?;
+            let (raw, rec, site): (&[u8], usize, fn(u16) -> RefSite) = match t.kind {
+                TypeKind::Struct { members, .. } | TypeKind::Union { members, .. } => {
+                    (members.raw, 12, RefSite::Member)
                 }
-                Kind::Ptr
-                | Kind::Typedef
-                | Kind::Volatile
-                | Kind::Const
-                | Kind::Restrict
-                | Kind::TypeTag
-                | Kind::DeclTag => max_ref = max_ref.max(st),
-                Kind::Func => {
-                    if vlen > 2 {
-                        return Err(bad(TypeProblem::BadLinkage {
-                            linkage: vlen as u32,
-                        }));
-                    }
-                    max_ref = max_ref.max(st);
-                }
-                Kind::Var => {
-                    let l = word(0);
-                    if l > 2 {
-                        return Err(bad(TypeProblem::BadLinkage { linkage: l }));
-                    }
-                    max_ref = max_ref.max(st);
-                }
-                Kind::Array => max_ref = max_ref.max(word(0)).max(word(1)),
-                Kind::Struct | Kind::Union => {
-                    for i in 0..vlen {
-                        let m = x + 12 * i;
-                        check_name(RefSite::Member(i as u16), u32_at(types, m, e))?;
-                        max_ref = max_ref.max(u32_at(types, m + 4, e));
-                    }
-                }
-                Kind::Enum | Kind::Enum64 => {
-                    let rec = if kind == Kind::Enum { 8 } else { 12 };
-                    for i in 0..vlen {
-                        check_name(RefSite::EnumValue(i as u16), u32_at(types, x + rec * i, e))?;
-                    }
-                }
-                Kind::FuncProto => {
-                    max_ref = max_ref.max(st);
-                    for i in 0..vlen {
-                        let p = x + 8 * i;
-                        check_name(RefSite::Param(i as u16), u32_at(types, p, e))?;
-                        max_ref = max_ref.max(u32_at(types, p + 4, e));
-                    }
-                }
-                Kind::Datasec => {
-                    for i in 0..vlen {
-                        max_ref = max_ref.max(u32_at(types, x + 12 * i, e));
-                    }
-                }
-                Kind::Fwd | Kind::Float | Kind::Void => {}
+                TypeKind::Enum { values, .. } => (values.raw, 8, RefSite::EnumValue),
+                TypeKind::Enum64 { values, .. } => (values.raw, 12, RefSite::EnumValue),
+                TypeKind::FuncProto { params, .. } => (params.raw, 8, RefSite::Param),
+                _ => continue,
+            };
+            for (i, r) in raw.chunks_exact(rec).enumerate() {
+                check(site(i as u16), u32_at(r, 0, e))?;
             }
-            self.offsets.push(off as u32);
-            off += need;
-            id = id.checked_add(1).ok_or(BtfError::Split {
-                problem: "type id space exhausted",
-            })?;
-        }
-        if max_ref >= self.len() {
-            return Err(self.find_bad_ref());
         }
         Ok(())
     }
 
     /// Slow path after validation saw an out-of-range reference: name the first one.
-    fn find_bad_ref(&self) -> BtfError {
-        let len = self.len();
-        for t in self.types() {
+    fn find_bad_ref(&self, offsets: &[u32], len: u32) -> BtfError {
+        for t in self.decode_all(offsets) {
             let mut refs: Vec<(RefSite, u32)> = Vec::new();
             match t.kind {
                 TypeKind::Array { elem, index, .. } => {
@@ -462,12 +582,12 @@ impl<'a> Btf<'a> {
 
     /// One past the largest valid id (ids `0..len`; 0 is void).
     pub fn len(&self) -> u32 {
-        self.first_id + self.offsets.len() as u32
+        self.first_id + self.own().len() as u32
     }
 
     /// True if this blob defines no types of its own.
     pub fn is_empty(&self) -> bool {
-        self.offsets.is_empty()
+        self.own().is_empty()
     }
 
     /// The type with this id (looking into the base for ids below `first_id`).
@@ -478,7 +598,7 @@ impl<'a> Btf<'a> {
                 None => Ok(Type::VOID),
             };
         }
-        match self.offsets.get((id - self.first_id) as usize) {
+        match self.table()?.get((id - self.first_id) as usize) {
             Some(&off) => Ok(self.decode(id, off as usize)),
             None => Err(BtfError::IdOutOfRange {
                 id,
@@ -490,7 +610,7 @@ impl<'a> Btf<'a> {
     /// This blob's own types in id order (not the base's, not void).
     pub fn types(&self) -> impl ExactSizeIterator<Item = Type<'a>> + '_ {
         let first = self.first_id;
-        self.offsets
+        self.own()
             .iter()
             .enumerate()
             .map(move |(i, &off)| self.decode(first + i as u32, off as usize))
@@ -630,11 +750,9 @@ impl<'a> Btf<'a> {
     /// The raw bytes of a type record (common header plus kind-specific data) of this blob.
     pub fn raw_type_bytes(&self, id: TypeId) -> Option<&'a [u8]> {
         let idx = id.checked_sub(self.first_id)? as usize;
-        let off = *self.offsets.get(idx)? as usize;
-        let end = self
-            .offsets
-            .get(idx + 1)
-            .map_or(self.types.len(), |&o| o as usize);
+        let table = self.own();
+        let off = *table.get(idx)? as usize;
+        let end = table.get(idx + 1).map_or(self.types.len(), |&o| o as usize);
         self.types.get(off..end)
     }
 
@@ -677,7 +795,7 @@ impl<'a> Btf<'a> {
     fn scan_name_off(&self, matches: impl Fn(u32) -> bool, out: &mut Vec<TypeId>) {
         let t = self.types;
         let e = self.endian;
-        for (i, &off) in self.offsets.iter().enumerate() {
+        for (i, &off) in self.own().iter().enumerate() {
             if matches(u32_at(t, off as usize, e)) {
                 out.push(self.first_id + i as u32);
             }
@@ -694,13 +812,57 @@ impl<'a> Btf<'a> {
         self.name_index();
     }
 
-    /// The first type named `name` of kind `kind`.
+    /// The first type (lowest id, base first) named `name` of kind `kind`.
+    ///
+    /// Uses the name index when it exists; otherwise compares names in id order and stops
+    /// at the first match (without walking the rest of a lazily parsed blob).
     pub fn find_by_name_kind(&self, name: &str, kind: Kind) -> Option<TypeId> {
-        self.find_by_name(name).find(|&id| {
-            self.type_by_id(id)
-                .map(|t| t.kind_id() == kind)
-                .unwrap_or(false)
-        })
+        if let Some(b) = self.base {
+            if let Some(id) = b.find_by_name_kind(name, kind) {
+                return Some(id);
+            }
+        }
+        if name.is_empty() || self.index.get().is_some() {
+            return self.find_by_name(name).find(|&id| {
+                self.type_by_id(id)
+                    .map(|t| t.kind_id() == kind)
+                    .unwrap_or(false)
+            });
+        }
+        let mut needle = Vec::with_capacity(name.len() + 1);
+        needle.extend_from_slice(name.as_bytes());
+        needle.push(0);
+        let want = u32::from(kind as u8);
+        let (t, e) = (self.types, self.endian);
+        let matches = |off: usize| {
+            let info = u32_at(t, off + 4, e);
+            (info >> 24) & 0x1f == want && self.strs.eq_at(u32_at(t, off, e), &needle)
+        };
+        match self.offsets.get() {
+            Some(Ok(table)) => table
+                .iter()
+                .position(|&off| matches(off as usize))
+                .map(|i| self.first_id + i as u32),
+            Some(Err(_)) => None,
+            None => {
+                // Lazy: walk record sizes only as far as the first match.
+                let mut off = 0usize;
+                let mut id = self.first_id;
+                while let Some(info) = read_u32(t, off + 4, e) {
+                    let k = Kind::from_u8(((info >> 24) & 0x1f) as u8)?;
+                    let need = 12 + k.extra_size((info & 0xffff) as usize);
+                    if k == Kind::Void || off + need > t.len() {
+                        return None;
+                    }
+                    if matches(off) {
+                        return Some(id);
+                    }
+                    off += need;
+                    id += 1;
+                }
+                None
+            }
+        }
     }
 
     /// Follows typedef, const, volatile, restrict and type_tag references to the first other type.
@@ -913,13 +1075,14 @@ struct NameIndex<'a> {
 
 impl<'a> NameIndex<'a> {
     fn build(btf: &Btf<'a>) -> NameIndex<'a> {
-        let n = btf.offsets.len();
+        let table = btf.own();
+        let n = table.len();
         let mut heads: HashMap<&'a str, TypeId, BuildHasherDefault<NameHasher>> =
             HashMap::with_capacity_and_hasher(n / 2, Default::default());
         let mut next = vec![0; n];
         let e = btf.endian;
         for i in (0..n).rev() {
-            let off = btf.offsets.get(i).copied().unwrap_or(0) as usize;
+            let off = table.get(i).copied().unwrap_or(0) as usize;
             let name_off = u32_at(btf.types, off, e);
             if name_off == 0 {
                 continue;

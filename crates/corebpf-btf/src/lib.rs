@@ -15,8 +15,6 @@ mod ext;
 mod strings;
 mod types;
 
-pub mod c_dump;
-pub mod json;
 pub mod raw;
 mod writer;
 
@@ -27,9 +25,9 @@ pub use ext::{
     LineInfoIter, EXT_HEADER_LEN_CORE, EXT_HEADER_LEN_MIN,
 };
 pub use raw::dump_raw;
-pub use writer::BtfBuilder;
 pub use types::{
     Endian, Enum64Values, Enum64ValuesIter, EnumValue, EnumValues, EnumValuesIter, FuncLinkage,
     IntEncoding, Kind, Member, Members, MembersIter, Param, Params, ParamsIter, Type, TypeId,
     TypeKind, VarLinkage, VarSecInfo, VarSecInfos, VarSecInfosIter,
 };
+pub use writer::BtfBuilder;

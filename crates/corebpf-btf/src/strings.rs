@@ -9,8 +9,9 @@ use crate::error::BtfError;
 pub(crate) struct StrTab<'a> {
     /// This blob's string bytes.
     pub(crate) bytes: &'a [u8],
-    /// The same bytes as text if the whole section is valid UTF-8 (the common case).
-    pub(crate) text: Option<&'a str>,
+    /// True if this section and all base sections are pure ASCII (every offset is a char
+    /// boundary, so range checks suffice).
+    pub(crate) ascii: bool,
     /// Offset of `bytes[0]` in the combined string space.
     pub(crate) start: u32,
     pub(crate) base: Option<&'a StrTab<'a>>,
@@ -49,12 +50,6 @@ impl<'a> StrTab<'a> {
                 end: self.end(),
             });
         }
-        if let Some(text) = self.text {
-            // `get` refuses offsets inside a multi-byte character.
-            let tail = text.get(rel..).ok_or(BtfError::StrUtf8 { off })?;
-            let len = memchr::memchr(0, tail.as_bytes()).unwrap_or(tail.len());
-            return tail.get(..len).ok_or(BtfError::StrUtf8 { off });
-        }
         let tail = self.bytes.get(rel..).unwrap_or_default();
         let len = memchr::memchr(0, tail).ok_or(BtfError::BadStringSection {
             problem: "not NUL-terminated",
@@ -63,20 +58,11 @@ impl<'a> StrTab<'a> {
             .map_err(|_| BtfError::StrUtf8 { off })
     }
 
-    /// Checks that `off` starts a valid string; cheap when the section is valid UTF-8.
+    /// Checks that `off` starts a valid string; a range check when all sections are ASCII.
     #[inline]
     pub(crate) fn check(&self, off: u32) -> Result<(), BtfError> {
-        if off >= self.start {
-            let rel = (off - self.start) as usize;
-            if let Some(text) = self.text {
-                if rel < text.len() {
-                    return if text.is_char_boundary(rel) {
-                        Ok(())
-                    } else {
-                        Err(BtfError::StrUtf8 { off })
-                    };
-                }
-            }
+        if self.ascii && off < self.end() {
+            return Ok(());
         }
         self.get(off).map(|_| ())
     }
@@ -88,6 +74,17 @@ impl<'a> StrTab<'a> {
             return "";
         }
         self.get(off).unwrap_or("")
+    }
+
+    /// True if the string at `off` is exactly `needle` minus its final NUL (`needle` must end
+    /// with NUL).
+    #[inline]
+    pub(crate) fn eq_at(&self, off: u32, needle: &[u8]) -> bool {
+        if off < self.start {
+            return self.base.is_some_and(|b| b.eq_at(off, needle));
+        }
+        let rel = (off - self.start) as usize;
+        self.bytes.get(rel..rel + needle.len()) == Some(needle)
     }
 
     /// Every offset in the combined string space whose string equals `name` (non-empty).

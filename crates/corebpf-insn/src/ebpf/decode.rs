@@ -530,6 +530,13 @@ fn decode_alu(s: &Slot, width: Width) -> Result<Insn, DecodeError> {
                 (16, _) => MemSize::H,
                 (32, Width::W64) => MemSize::W,
                 (op::ADDR_SPACE_CAST, Width::W64) => {
+                    // The kernel converts between address spaces 0 and 1 only; with imm 0 the
+                    // off is simply a stray value in a plain `mov`.
+                    match raw.imm {
+                        0 => s.zero(Field::Off)?,
+                        1 | 0x1_0000 => {}
+                        imm => return Err(s.err(DecodeErrorKind::InvalidImm { code, imm })),
+                    }
                     let imm = raw.imm as u32;
                     return Ok(Insn::AddrSpaceCast {
                         dst: s.dst()?,

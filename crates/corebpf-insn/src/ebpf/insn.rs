@@ -445,7 +445,8 @@ impl Class {
 ///
 /// Encoding is total: every value encodes. A few values combine fields in ways the instruction
 /// set forbids (a sign-extending 64-bit load, a 32-bit `movsx` from 32 bits, a byte-sized
-/// read-modify-write atomic, a `BPF_DW` legacy packet load); those encode to bytes that
+/// read-modify-write atomic, a `BPF_DW` legacy packet load, an address-space cast other than
+/// between spaces 0 and 1); those encode to bytes that
 /// [`decode`](super::decode) rejects. Use [`Insn::validate`] to check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Insn {
@@ -478,7 +479,9 @@ pub enum Insn {
         /// Width of the sign-extended source value (`B`, `H` or, for 64-bit, `W`).
         from: MemSize,
     },
-    /// `dst = addr_space_cast(src, dst_as, src_as)` (`BPF_ALU64 | BPF_MOV | BPF_X`, `off = 1`).
+    /// `dst = addr_space_cast(src, dst_as, src_as)` (`BPF_ALU64 | BPF_MOV | BPF_X`, `off = 1`,
+    /// `imm = dst_as << 16 | src_as`). Only casts between address spaces 0 and 1 decode, as the
+    /// kernel accepts no others.
     AddrSpaceCast {
         /// Destination.
         dst: Reg,

@@ -9,6 +9,7 @@
 mod disasm;
 mod error;
 mod explain;
+mod expr;
 mod interp;
 mod parse;
 mod proto;
@@ -17,6 +18,7 @@ mod sym;
 pub use disasm::{disassemble, disassemble_insn, mnemonic};
 pub use error::{Error, ParseError, ParseProblem};
 pub use explain::{explain, AcceptPath, Explanation, InsnNote};
+pub use expr::{reconstruct, Reconstruction};
 pub use interp::{run, RunContext};
 pub use parse::{format_c_array, format_comma, format_ddd, parse, parse_as, Form, Parsed};
 

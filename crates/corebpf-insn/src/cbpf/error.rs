@@ -27,6 +27,8 @@ pub enum Error {
     NoFinalRet { pc: usize },
     #[error("instruction {pc}: reads M[{index}], which is not written on every path before it")]
     UninitMem { pc: usize, index: u32 },
+    #[error("cannot reconstruct a filter expression: {reason}")]
+    NotReconstructible { reason: &'static str },
     #[error(transparent)]
     Parse(#[from] ParseError),
 }

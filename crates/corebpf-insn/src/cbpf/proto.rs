@@ -374,7 +374,7 @@ pub(crate) fn describe(v: &Val, ly: &Layers) -> Field {
                     (Kind::VlanTci | Kind::AncVlanTci, 0xfff) => {
                         Some(("VLAN ID".to_string(), Kind::VlanId))
                     }
-                    (Kind::Ip4Addr { src }, m) => Some((
+                    (Kind::Ip4Addr { src } | Kind::ArpAddr { src }, m) => Some((
                         format!("{} under netmask {}", fa.human, dotted(m)),
                         Kind::Ip4Net { src: *src, mask: m },
                     )),

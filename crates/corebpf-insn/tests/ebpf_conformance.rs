@@ -36,7 +36,7 @@ fn parse_case(text: &str) -> Case {
     let mut case = Case::default();
     let mut current: Option<String> = None;
     let mut body = String::new();
-    let mut flush = |name: Option<String>, body: &mut String, case: &mut Case| {
+    let flush = |name: Option<String>, body: &mut String, case: &mut Case| {
         if let Some(name) = name {
             let b = std::mem::take(body);
             match name.as_str() {

@@ -231,8 +231,14 @@ impl Explanation {
         for n in &self.insns {
             s.push_str(&n.line);
             // The `tcpdump -d` line contains a tab; align comments on a fixed column.
-            let width = n.line.replace('\t', "    ").chars().count();
-            let pad = 48usize.saturating_sub(width).max(2);
+            let width = n.line.chars().fold(0, |col, c| {
+                if c == '\t' {
+                    (col / 8 + 1) * 8
+                } else {
+                    col + 1
+                }
+            });
+            let pad = 56usize.saturating_sub(width).max(2);
             if n.notes.is_empty() {
                 let _ = writeln!(s, "{:pad$}; unreachable", "");
             } else {

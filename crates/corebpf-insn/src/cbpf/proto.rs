@@ -49,14 +49,6 @@ impl L3 {
             L3::Rarp => "rarp",
         }
     }
-    fn human(self) -> &'static str {
-        match self {
-            L3::Ip4 => "IPv4",
-            L3::Ip6 => "IPv6",
-            L3::Arp => "ARP",
-            L3::Rarp => "RARP",
-        }
-    }
 }
 
 /// What is known about the packet's layers at a point of the program.
@@ -73,8 +65,6 @@ pub(crate) struct Layers {
     pub l4: Vec<u32>,
     /// For IPv6: offset of the transport header relative to the IPv6 header.
     pub l4_rel6: u32,
-    /// The tag was offloaded (`vlanp` is 1).
-    pub anc_vlan: bool,
 }
 
 fn pkt(off: u32, size: Size) -> Val {
@@ -129,7 +119,6 @@ impl Layers {
             }
             _ => {}
         }
-        let anc_vlan = lookup(facts, &Val::Anc(48)) == Some(&[1]);
         Layers {
             vlan_depth,
             type_off,
@@ -137,7 +126,6 @@ impl Layers {
             l3_off,
             l4,
             l4_rel6,
-            anc_vlan,
         }
     }
 }

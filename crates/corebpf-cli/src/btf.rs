@@ -1,8 +1,312 @@
-//! `corebpf btf`.
+//! `corebpf btf`: dump BTF (raw, C header, JSON) and find types by name.
+//!
+//! Sources: a raw BTF file (`/sys/kernel/btf/vmlinux`, a module's `/sys/kernel/btf/NAME`),
+//! or an ELF object's `.BTF` section. Split BTF needs `--base`.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use corebpf_btf::{Btf, Type, TypeKind};
+
+/// Kernel BTF, the default source.
+const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    command: Cmd,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`corebpf btf` is not available in this build yet")
+#[derive(clap::Subcommand)]
+enum Cmd {
+    /// Print every type: `raw` (bpftool's format), `c` (a header) or `json`.
+    Dump(DumpArgs),
+    /// Print the id, kind and a one-line description of each type named NAME.
+    Find(FindArgs),
+}
+
+#[derive(clap::Args)]
+struct DumpArgs {
+    /// Raw BTF file or ELF object [default: /sys/kernel/btf/vmlinux].
+    file: Option<PathBuf>,
+    /// Base BTF for split BTF (e.g. /sys/kernel/btf/vmlinux for a module's BTF).
+    #[arg(long, short = 'B')]
+    base: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Raw)]
+    format: Format,
+}
+
+#[derive(clap::Args)]
+struct FindArgs {
+    /// `[FILE] NAME`: FILE is a raw BTF file or ELF object [default: /sys/kernel/btf/vmlinux].
+    #[arg(num_args = 1..=2, required = true, value_names = ["FILE", "NAME"])]
+    args: Vec<String>,
+    /// Base BTF for split BTF.
+    #[arg(long, short = 'B')]
+    base: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Raw,
+    C,
+    Json,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    match args.command {
+        Cmd::Dump(a) => dump(a),
+        Cmd::Find(a) => find(a),
+    }
+}
+
+/// File contents kept alive for the borrowed BTF views.
+struct Source {
+    path: PathBuf,
+    bytes: Vec<u8>,
+}
+
+impl Source {
+    fn read(path: &Path) -> Result<Source> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        Ok(Source {
+            path: path.to_owned(),
+            bytes,
+        })
+    }
+
+    /// The BTF bytes: the whole file for raw BTF, the `.BTF` section for ELF.
+    fn btf_bytes(&self) -> Result<&[u8]> {
+        let b = &self.bytes;
+        let name = self.path.display();
+        if b.starts_with(b"\x7fELF") {
+            use object::{Object, ObjectSection};
+            let file = object::File::parse(b.as_slice())
+                .with_context(|| format!("{name}: not a readable ELF object"))?;
+            let sec = file
+                .section_by_name(".BTF")
+                .with_context(|| format!("{name}: ELF object has no .BTF section"))?;
+            return sec
+                .data()
+                .with_context(|| format!("{name}: cannot read the .BTF section"));
+        }
+        if b.starts_with(&[0x9f, 0xeb]) || b.starts_with(&[0xeb, 0x9f]) {
+            return Ok(b);
+        }
+        bail!("{name}: neither raw BTF (magic 0xeb9f) nor an ELF object")
+    }
+}
+
+/// Loads the optional base, then the BTF itself, and runs `f` on it.
+fn with_btf<T>(
+    file: Option<&Path>,
+    base: Option<&Path>,
+    f: impl FnOnce(&Btf<'_>) -> Result<T>,
+) -> Result<T> {
+    let path = file.unwrap_or(Path::new(VMLINUX));
+    let src = Source::read(path)?;
+    let data = src.btf_bytes()?;
+    match base {
+        None => {
+            let btf =
+                Btf::parse(data).with_context(|| format!("{}: invalid BTF", path.display()))?;
+            f(&btf)
+        }
+        Some(bpath) => {
+            let bsrc = Source::read(bpath)?;
+            let bdata = bsrc.btf_bytes()?;
+            let base = Btf::parse(bdata)
+                .with_context(|| format!("{}: invalid base BTF", bpath.display()))?;
+            let btf = Btf::parse_split(data, &base)
+                .with_context(|| format!("{}: invalid split BTF", path.display()))?;
+            f(&btf)
+        }
+    }
+}
+
+fn dump(a: DumpArgs) -> Result<()> {
+    with_btf(a.file.as_deref(), a.base.as_deref(), |btf| {
+        let stdout = std::io::stdout();
+        let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+        match a.format {
+            Format::Raw => corebpf_btf::dump_raw(btf, &mut out)?,
+            Format::C => corebpf_btf::c_dump::dump_c(
+                btf,
+                &mut out,
+                &corebpf_btf::c_dump::COptions::default(),
+            )?,
+            Format::Json => corebpf_btf::json::dump_json(
+                btf,
+                &mut out,
+                &corebpf_btf::json::JsonOptions::default(),
+            )?,
+        }
+        out.flush()?;
+        Ok(())
+    })
+}
+
+fn find(a: FindArgs) -> Result<()> {
+    let (file, name) = match a.args.as_slice() {
+        [name] => (None, name.as_str()),
+        [file, name] => (Some(Path::new(file.as_str())), name.as_str()),
+        _ => bail!("usage: corebpf btf find [FILE] NAME"),
+    };
+    with_btf(file, a.base.as_deref(), |btf| {
+        let mut out = String::new();
+        let mut found = false;
+        for id in btf.find_by_name(name) {
+            let t = btf.type_by_id(id)?;
+            describe(btf, &t, &mut out);
+            out.push('\n');
+            found = true;
+        }
+        if !found {
+            bail!("no type named '{name}'");
+        }
+        std::io::stdout().lock().write_all(out.as_bytes())?;
+        Ok(())
+    })
+}
+
+/// One line: `[id] KIND name (details)`.
+fn describe(btf: &Btf<'_>, t: &Type<'_>, out: &mut String) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "[{}] {} {}", t.id, t.kind_id(), t.name);
+    let detail = match t.kind {
+        TypeKind::Struct { size, members } | TypeKind::Union { size, members } => {
+            format!("size {size}, {} members", members.len())
+        }
+        TypeKind::Enum {
+            size,
+            values,
+            signed,
+        } => {
+            format!(
+                "size {size}, {} values{}",
+                values.len(),
+                if signed { ", signed" } else { "" }
+            )
+        }
+        TypeKind::Enum64 {
+            size,
+            values,
+            signed,
+        } => {
+            format!(
+                "size {size}, {} values{}",
+                values.len(),
+                if signed { ", signed" } else { "" }
+            )
+        }
+        TypeKind::Int {
+            size,
+            encoding,
+            bits,
+            ..
+        } => {
+            let sign = if encoding.is_signed() {
+                "signed"
+            } else {
+                "unsigned"
+            };
+            format!("size {size}, {bits} bits, {sign}")
+        }
+        TypeKind::Float { size } => format!("size {size}"),
+        TypeKind::Fwd { union } => (if union {
+            "forward union"
+        } else {
+            "forward struct"
+        })
+        .to_owned(),
+        TypeKind::Func { proto, linkage } => {
+            format!("{}, {}", linkage.name(), signature(btf, proto, t.name))
+        }
+        TypeKind::Var { ty, linkage } => format!("{}, {}", linkage.name(), type_name(btf, ty)),
+        TypeKind::Datasec { size, vars } => format!("size {size}, {} variables", vars.len()),
+        TypeKind::DeclTag {
+            target,
+            component_idx,
+        } => {
+            format!("on {} component {component_idx}", type_name(btf, target))
+        }
+        _ => match t.target() {
+            Some(target) => format!("= {}", type_name(btf, target)),
+            None => String::new(),
+        },
+    };
+    if !detail.is_empty() {
+        let _ = write!(out, " ({detail})");
+    }
+}
+
+/// A short C spelling of a type reference (`struct sk_buff *`, `const char`, `int[16]`).
+fn type_name(btf: &Btf<'_>, id: u32) -> String {
+    let mut suffix = String::new();
+    let mut prefix = String::new();
+    let mut cur = id;
+    for _ in 0..64 {
+        let Ok(t) = btf.type_by_id(cur) else {
+            return format!("<bad type {cur}>");
+        };
+        let name = if t.name.is_empty() { "(anon)" } else { t.name };
+        match t.kind {
+            TypeKind::Void => return format!("{prefix}void{suffix}"),
+            TypeKind::Ptr { target } => {
+                suffix.insert_str(0, " *");
+                cur = target;
+            }
+            TypeKind::Const { target } => {
+                prefix.push_str("const ");
+                cur = target;
+            }
+            TypeKind::Volatile { target } => {
+                prefix.push_str("volatile ");
+                cur = target;
+            }
+            TypeKind::Restrict { target } | TypeKind::TypeTag { target } => cur = target,
+            TypeKind::Array { elem, len, .. } => {
+                suffix.push_str(&format!("[{len}]"));
+                cur = elem;
+            }
+            TypeKind::Struct { .. } => return format!("{prefix}struct {name}{suffix}"),
+            TypeKind::Union { .. } => return format!("{prefix}union {name}{suffix}"),
+            TypeKind::Enum { .. } | TypeKind::Enum64 { .. } => {
+                return format!("{prefix}enum {name}{suffix}")
+            }
+            TypeKind::Fwd { union } => {
+                let k = if union { "union" } else { "struct" };
+                return format!("{prefix}{k} {name}{suffix}");
+            }
+            TypeKind::FuncProto { .. } => {
+                return format!("{prefix}{}{suffix}", signature(btf, cur, ""))
+            }
+            _ => return format!("{prefix}{name}{suffix}"),
+        }
+    }
+    "<type chain too long>".to_owned()
+}
+
+/// `ret name(params)` for a FUNC_PROTO id.
+fn signature(btf: &Btf<'_>, proto: u32, name: &str) -> String {
+    let Ok(TypeKind::FuncProto { ret, params }) = btf.type_by_id(proto).map(|t| t.kind) else {
+        return format!("{name}(?)");
+    };
+    let ps: Vec<String> = params
+        .iter()
+        .map(|p| match (p.ty, p.name) {
+            (0, _) => "...".to_owned(),
+            (ty, "") => type_name(btf, ty),
+            (ty, n) => format!("{} {n}", type_name(btf, ty)),
+        })
+        .collect();
+    let ps = if ps.is_empty() {
+        "void".to_owned()
+    } else {
+        ps.join(", ")
+    };
+    format!("{} {name}({ps})", type_name(btf, ret))
 }

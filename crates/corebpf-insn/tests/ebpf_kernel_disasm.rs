@@ -465,3 +465,55 @@ fn xlated_dump_matches_bpftool() {
         ours[1]
     );
 }
+
+/// Instructions the verifier refuses in a plain socket filter are still printed before they
+/// are checked: address-space casts (need an arena) and calls of helpers this kernel does not
+/// know or offer. Each is the last instruction examined; its text must match ours.
+#[test]
+fn refused_instructions_match_kernel_text() {
+    let cases = [
+        Insn::AddrSpaceCast {
+            dst: R1,
+            src: R2,
+            dst_as: 1,
+            src_as: 0,
+        },
+        Insn::AddrSpaceCast {
+            dst: R1,
+            src: R2,
+            dst_as: 0,
+            src_as: 1,
+        },
+        Insn::Call(Call::Helper(0)),
+        Insn::Call(Call::Helper(100_000)),
+        Insn::Call(Call::Helper(-3)),
+    ];
+    for insn in cases {
+        let prog = [mov64(R1, imm(0)), mov64(R2, imm(0)), insn, Insn::Exit];
+        let bytes = encode_all(&prog, Endian::NATIVE);
+        let opts = ProgLoad {
+            prog_type: SOCKET_FILTER,
+            name: "refused",
+            license: "GPL",
+            log_level: 1,
+            ..Default::default()
+        };
+        let err = match prog_load(&bytes, &opts) {
+            Ok(_) => panic!("`{insn}` was accepted"),
+            Err(e) => e,
+        };
+        let log = err
+            .log()
+            .unwrap_or_else(|| panic!("`{insn}`: load failed without a verifier log: {err}"));
+        let lines = log_instructions(log);
+        let printed = lines
+            .iter()
+            .find(|(idx, _, _)| *idx == 2)
+            .unwrap_or_else(|| panic!("`{insn}`: the verifier did not print it:\n{log}"));
+        assert_eq!(
+            (printed.1, printed.2.as_str()),
+            (insn.code(), insn.to_string().as_str()),
+            "log:\n{log}"
+        );
+    }
+}

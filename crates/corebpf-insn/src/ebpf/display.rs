@@ -5,7 +5,7 @@ use core::fmt::{self, Write};
 
 use super::helpers::helper_name;
 use super::insn::{
-    AluOp, AtomicOp, Call, Insn, JmpOp, LdImm64Kind, MemSize, Reg, Source, SwapOp, Width,
+    AluOp, AtomicOp, Call, Insn, JmpOp, LdImm64Kind, MemSize, Reg, Source, SwapOp, SwapSize, Width,
 };
 
 impl AluOp {
@@ -49,25 +49,137 @@ impl JmpOp {
     }
 }
 
-impl fmt::Display for Reg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "r{}", self.index())
+const R_NAMES: [&str; 11] = [
+    "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10",
+];
+const W_NAMES: [&str; 11] = [
+    "w0", "w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "w9", "w10",
+];
+
+impl Reg {
+    /// The 64-bit name, `r0`–`r10`.
+    #[inline]
+    pub fn name(self) -> &'static str {
+        R_NAMES
+            .get(usize::from(self.index()))
+            .copied()
+            .unwrap_or("r?")
+    }
+
+    /// The 32-bit name, `w0`–`w10`.
+    #[inline]
+    pub fn name32(self) -> &'static str {
+        W_NAMES
+            .get(usize::from(self.index()))
+            .copied()
+            .unwrap_or("w?")
+    }
+
+    #[inline]
+    fn sized(self, width: Width) -> &'static str {
+        match width {
+            Width::W32 => self.name32(),
+            Width::W64 => self.name(),
+        }
     }
 }
 
-/// A register printed with its width prefix (`w` for 32-bit, `r` for 64-bit).
-struct WReg(Width, Reg);
-
-impl fmt::Display for WReg {
-    #[inline]
+impl fmt::Display for Reg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let p = match self.0 {
-            Width::W32 => 'w',
-            Width::W64 => 'r',
-        };
-        f.write_char(p)?;
-        write!(f, "{}", self.1.index())
+        f.write_str(self.name())
     }
+}
+
+/// Small integer formatting without the `format_args!` machinery: digits are produced into a
+/// stack buffer and written with one `write_str`.
+struct Num {
+    buf: [u8; 24],
+    start: usize,
+}
+
+impl Num {
+    #[inline]
+    fn new() -> Num {
+        Num {
+            buf: [0; 24],
+            start: 24,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, b: u8) {
+        // 24 bytes hold a sign, "0x" and 16 hex or 20 decimal digits.
+        if self.start > 0 {
+            self.start -= 1;
+            self.buf[self.start] = b;
+        }
+    }
+
+    #[inline]
+    fn digits(&mut self, mut v: u64, radix: u64) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        loop {
+            self.push(HEX[(v % radix) as usize]);
+            v /= radix;
+            if v == 0 {
+                break;
+            }
+        }
+    }
+
+    #[inline]
+    fn as_str(&self) -> &str {
+        // Only ASCII digits, signs and `x` are ever written.
+        core::str::from_utf8(&self.buf[self.start..]).unwrap_or("?")
+    }
+}
+
+/// Decimal, `-` for negative values (`%d`).
+#[inline]
+fn dec(f: &mut impl Write, v: i64) -> fmt::Result {
+    let mut n = Num::new();
+    n.digits(v.unsigned_abs(), 10);
+    if v < 0 {
+        n.push(b'-');
+    }
+    f.write_str(n.as_str())
+}
+
+/// Decimal with an explicit sign (`%+d`).
+#[inline]
+fn signed(f: &mut impl Write, v: i64) -> fmt::Result {
+    let mut n = Num::new();
+    n.digits(v.unsigned_abs(), 10);
+    n.push(if v < 0 { b'-' } else { b'+' });
+    f.write_str(n.as_str())
+}
+
+/// Unsigned decimal (`%u`).
+#[inline]
+fn udec(f: &mut impl Write, v: u64) -> fmt::Result {
+    let mut n = Num::new();
+    n.digits(v, 10);
+    f.write_str(n.as_str())
+}
+
+/// `0x` and lower-case hex (`0x%x`).
+#[inline]
+fn hex(f: &mut impl Write, v: u64) -> fmt::Result {
+    let mut n = Num::new();
+    n.digits(v, 16);
+    n.push(b'x');
+    n.push(b'0');
+    f.write_str(n.as_str())
+}
+
+/// `(rN +off)`: base register and signed offset as the kernel prints a memory operand.
+#[inline]
+fn mem(f: &mut impl Write, base: Reg, off: i16) -> fmt::Result {
+    f.write_char('(')?;
+    f.write_str(base.name())?;
+    f.write_char(' ')?;
+    signed(f, i64::from(off))?;
+    f.write_char(')')
 }
 
 const fn atomic_name(op: AtomicOp) -> &'static str {
@@ -94,6 +206,14 @@ const fn atomic_prefix(size: MemSize) -> &'static str {
 impl fmt::Display for Insn {
     /// Formats the instruction as the kernel verifier prints it, jumps as `pc+N` relative text.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
+    }
+}
+
+impl Insn {
+    /// Writes the disassembly (the [`Display`](fmt::Display) text) into `f` without allocating.
+    pub fn write_to<W: Write + ?Sized>(&self, f: &mut W) -> fmt::Result {
+        let f = &mut Sink(f);
         match *self {
             Insn::Alu {
                 width,
@@ -101,43 +221,80 @@ impl fmt::Display for Insn {
                 dst,
                 src,
             } => {
-                write!(f, "{} {} ", WReg(width, dst), op.symbol())?;
+                f.write_str(dst.sized(width))?;
+                f.write_char(' ')?;
+                f.write_str(op.symbol())?;
+                f.write_char(' ')?;
                 match src {
-                    Source::Reg(r) => write!(f, "{}", WReg(width, r)),
-                    Source::Imm(i) => write!(f, "{i}"),
+                    Source::Reg(r) => f.write_str(r.sized(width)),
+                    Source::Imm(i) => dec(f, i64::from(i)),
                 }
             }
-            Insn::Neg { width, dst } => write!(f, "{} = -{}", WReg(width, dst), WReg(width, dst)),
+            Insn::Neg { width, dst } => {
+                f.write_str(dst.sized(width))?;
+                f.write_str(" = -")?;
+                f.write_str(dst.sized(width))
+            }
             Insn::MovSx {
                 width,
                 dst,
                 src,
                 from,
-            } => write!(
-                f,
-                "{} = ({}){}",
-                WReg(width, dst),
-                from.signed_name(),
-                WReg(width, src)
-            ),
+            } => {
+                f.write_str(dst.sized(width))?;
+                f.write_str(" = (")?;
+                f.write_str(from.signed_name())?;
+                f.write_char(')')?;
+                f.write_str(src.sized(width))
+            }
             Insn::AddrSpaceCast {
                 dst,
                 src,
                 dst_as,
                 src_as,
-            } => write!(f, "{dst} = addr_space_cast({src}, {dst_as}, {src_as})"),
-            Insn::MovPercpuAddr { dst, src } => write!(f, "{dst} = &(void __percpu *)({src})"),
-            Insn::Swap { op, size, dst } => {
-                let name = match op {
-                    SwapOp::ToLe => "le",
-                    SwapOp::ToBe => "be",
-                    SwapOp::Swap => "bswap",
-                };
-                write!(f, "{dst} = {name}{} {dst}", size.bits())
+            } => {
+                f.write_str(dst.name())?;
+                f.write_str(" = addr_space_cast(")?;
+                f.write_str(src.name())?;
+                f.write_str(", ")?;
+                udec(f, u64::from(dst_as))?;
+                f.write_str(", ")?;
+                udec(f, u64::from(src_as))?;
+                f.write_char(')')
             }
-            Insn::Ja { off } => write!(f, "goto pc{off:+}"),
-            Insn::Gotol { off } => write!(f, "gotol pc{off:+}"),
-            Insn::MayGoto { off } => write!(f, "may_goto pc{off:+}"),
+            Insn::MovPercpuAddr { dst, src } => {
+                f.write_str(dst.name())?;
+                f.write_str(" = &(void __percpu *)(")?;
+                f.write_str(src.name())?;
+                f.write_char(')')
+            }
+            Insn::Swap { op, size, dst } => {
+                f.write_str(dst.name())?;
+                f.write_str(match (op, size) {
+                    (SwapOp::ToLe, SwapSize::S16) => " = le16 ",
+                    (SwapOp::ToLe, SwapSize::S32) => " = le32 ",
+                    (SwapOp::ToLe, SwapSize::S64) => " = le64 ",
+                    (SwapOp::ToBe, SwapSize::S16) => " = be16 ",
+                    (SwapOp::ToBe, SwapSize::S32) => " = be32 ",
+                    (SwapOp::ToBe, SwapSize::S64) => " = be64 ",
+                    (SwapOp::Swap, SwapSize::S16) => " = bswap16 ",
+                    (SwapOp::Swap, SwapSize::S32) => " = bswap32 ",
+                    (SwapOp::Swap, SwapSize::S64) => " = bswap64 ",
+                })?;
+                f.write_str(dst.name())
+            }
+            Insn::Ja { off } => {
+                f.write_str("goto pc")?;
+                signed(f, i64::from(off))
+            }
+            Insn::Gotol { off } => {
+                f.write_str("gotol pc")?;
+                signed(f, i64::from(off))
+            }
+            Insn::MayGoto { off } => {
+                f.write_str("may_goto pc")?;
+                signed(f, i64::from(off))
+            }
             Insn::Jmp {
                 width,
                 op,
@@ -145,20 +302,37 @@ impl fmt::Display for Insn {
                 src,
                 off,
             } => {
-                write!(f, "if {} {} ", WReg(width, dst), op.symbol())?;
+                f.write_str("if ")?;
+                f.write_str(dst.sized(width))?;
+                f.write_char(' ')?;
+                f.write_str(op.symbol())?;
+                f.write_char(' ')?;
                 match src {
-                    Source::Reg(r) => write!(f, "{}", WReg(width, r))?,
-                    Source::Imm(i) => write!(f, "0x{:x}", i as u32)?,
+                    Source::Reg(r) => f.write_str(r.sized(width))?,
+                    Source::Imm(i) => hex(f, u64::from(i as u32))?,
                 }
-                write!(f, " goto pc{off:+}")
+                f.write_str(" goto pc")?;
+                signed(f, i64::from(off))
             }
             Insn::Call(call) => match call {
                 Call::Helper(id) => {
-                    write!(f, "call {}#{id}", helper_name(id).unwrap_or("unknown"))
+                    f.write_str("call ")?;
+                    f.write_str(helper_name(id).unwrap_or("unknown"))?;
+                    f.write_char('#')?;
+                    dec(f, i64::from(id))
                 }
-                Call::Local(imm) => write!(f, "call pc{imm:+}"),
-                Call::Kfunc { btf_id, .. } => write!(f, "call kernel-function#{btf_id}"),
-                Call::Reg(r) => write!(f, "callx {r}"),
+                Call::Local(imm) => {
+                    f.write_str("call pc")?;
+                    signed(f, i64::from(imm))
+                }
+                Call::Kfunc { btf_id, .. } => {
+                    f.write_str("call kernel-function#")?;
+                    dec(f, i64::from(btf_id))
+                }
+                Call::Reg(r) => {
+                    f.write_str("callx ")?;
+                    f.write_str(r.name())
+                }
             },
             Insn::Exit => f.write_str("exit"),
             Insn::LdImm64 {
@@ -167,40 +341,78 @@ impl fmt::Display for Insn {
                 imm,
                 next_imm,
             } => {
-                write!(f, "{dst} = ")?;
+                f.write_str(dst.name())?;
+                f.write_str(" = ")?;
+                let imm_u = u64::from(imm as u32);
+                let next_u = u64::from(next_imm as u32);
                 match kind {
-                    LdImm64Kind::MapFd => write!(f, "map[id:{}]", imm as u32),
+                    LdImm64Kind::MapFd => {
+                        f.write_str("map[id:")?;
+                        udec(f, imm_u)?;
+                        f.write_char(']')
+                    }
                     LdImm64Kind::MapValue => {
-                        write!(f, "map[id:{}][0]+{}", imm as u32, next_imm as u32)
+                        f.write_str("map[id:")?;
+                        udec(f, imm_u)?;
+                        f.write_str("][0]+")?;
+                        udec(f, next_u)
                     }
-                    LdImm64Kind::Func => write!(f, "subprog[{imm:+}]"),
-                    LdImm64Kind::MapIdx => write!(f, "map[idx:{}]", imm as u32),
+                    LdImm64Kind::Func => {
+                        f.write_str("subprog[")?;
+                        signed(f, i64::from(imm))?;
+                        f.write_char(']')
+                    }
+                    LdImm64Kind::MapIdx => {
+                        f.write_str("map[idx:")?;
+                        udec(f, imm_u)?;
+                        f.write_char(']')
+                    }
                     LdImm64Kind::MapIdxValue => {
-                        write!(f, "map[idx:{}]+{}", imm as u32, next_imm as u32)
+                        f.write_str("map[idx:")?;
+                        udec(f, imm_u)?;
+                        f.write_str("]+")?;
+                        udec(f, next_u)
                     }
-                    LdImm64Kind::BtfId => write!(f, "btf_id[{}]", imm as u32),
-                    LdImm64Kind::Imm => {
-                        write!(f, "0x{:x}", super::insn::imm64(imm, next_imm))
+                    LdImm64Kind::BtfId => {
+                        f.write_str("btf_id[")?;
+                        udec(f, imm_u)?;
+                        f.write_char(']')
                     }
+                    LdImm64Kind::Imm => hex(f, super::insn::imm64(imm, next_imm)),
                 }
             }
-            Insn::LdAbs { size, imm } => write!(f, "r0 = *({} *)skb[{imm}]", size.unsigned_name()),
+            Insn::LdAbs { size, imm } => {
+                f.write_str("r0 = *(")?;
+                f.write_str(size.unsigned_name())?;
+                f.write_str(" *)skb[")?;
+                dec(f, i64::from(imm))?;
+                f.write_char(']')
+            }
             Insn::LdInd { size, src, imm } => {
-                write!(f, "r0 = *({} *)skb[{src} + {imm}]", size.unsigned_name())
+                f.write_str("r0 = *(")?;
+                f.write_str(size.unsigned_name())?;
+                f.write_str(" *)skb[")?;
+                f.write_str(src.name())?;
+                f.write_str(" + ")?;
+                dec(f, i64::from(imm))?;
+                f.write_char(']')
             }
             Insn::Load {
                 size,
-                signed,
+                signed: sx,
                 dst,
                 src,
                 off,
             } => {
-                let ty = if signed {
+                f.write_str(dst.name())?;
+                f.write_str(" = *(")?;
+                f.write_str(if sx {
                     size.signed_name()
                 } else {
                     size.unsigned_name()
-                };
-                write!(f, "{dst} = *({ty} *)({src} {off:+})")
+                })?;
+                f.write_str(" *)")?;
+                mem(f, src, off)
             }
             Insn::Store {
                 size,
@@ -208,10 +420,14 @@ impl fmt::Display for Insn {
                 off,
                 src,
             } => {
-                write!(f, "*({} *)({dst} {off:+}) = ", size.unsigned_name())?;
+                f.write_str("*(")?;
+                f.write_str(size.unsigned_name())?;
+                f.write_str(" *)")?;
+                mem(f, dst, off)?;
+                f.write_str(" = ")?;
                 match src {
-                    Source::Reg(r) => write!(f, "{r}"),
-                    Source::Imm(i) => write!(f, "{i}"),
+                    Source::Reg(r) => f.write_str(r.name()),
+                    Source::Imm(i) => dec(f, i64::from(i)),
                 }
             }
             Insn::Atomic {
@@ -224,38 +440,68 @@ impl fmt::Display for Insn {
                 let ty = size.unsigned_name();
                 match op {
                     AtomicOp::Add | AtomicOp::Or | AtomicOp::And | AtomicOp::Xor => {
-                        let sym = match op {
-                            AtomicOp::Add => "+=",
-                            AtomicOp::Or => "|=",
-                            AtomicOp::And => "&=",
-                            _ => "^=",
-                        };
-                        write!(f, "lock *({ty} *)({dst} {off:+}) {sym} {src}")
+                        f.write_str("lock *(")?;
+                        f.write_str(ty)?;
+                        f.write_str(" *)")?;
+                        mem(f, dst, off)?;
+                        f.write_str(match op {
+                            AtomicOp::Add => " += ",
+                            AtomicOp::Or => " |= ",
+                            AtomicOp::And => " &= ",
+                            _ => " ^= ",
+                        })?;
+                        f.write_str(src.name())
                     }
                     AtomicOp::FetchAdd
                     | AtomicOp::FetchOr
                     | AtomicOp::FetchAnd
-                    | AtomicOp::FetchXor => write!(
-                        f,
-                        "{src} = {}_fetch_{}(({ty} *)({dst} {off:+}), {src})",
-                        atomic_prefix(size),
-                        atomic_name(op)
-                    ),
-                    AtomicOp::Xchg => write!(
-                        f,
-                        "{src} = {}_xchg(({ty} *)({dst} {off:+}), {src})",
-                        atomic_prefix(size)
-                    ),
-                    AtomicOp::CmpXchg => write!(
-                        f,
-                        "r0 = {}_cmpxchg(({ty} *)({dst} {off:+}), r0, {src})",
-                        atomic_prefix(size)
-                    ),
+                    | AtomicOp::FetchXor
+                    | AtomicOp::Xchg => {
+                        f.write_str(src.name())?;
+                        f.write_str(" = ")?;
+                        f.write_str(atomic_prefix(size))?;
+                        f.write_str(match op {
+                            AtomicOp::Xchg => "_xchg((",
+                            _ => "_fetch_",
+                        })?;
+                        if op != AtomicOp::Xchg {
+                            f.write_str(atomic_name(op))?;
+                            f.write_str("((")?;
+                        }
+                        f.write_str(ty)?;
+                        f.write_str(" *)")?;
+                        mem(f, dst, off)?;
+                        f.write_str(", ")?;
+                        f.write_str(src.name())?;
+                        f.write_char(')')
+                    }
+                    AtomicOp::CmpXchg => {
+                        f.write_str("r0 = ")?;
+                        f.write_str(atomic_prefix(size))?;
+                        f.write_str("_cmpxchg((")?;
+                        f.write_str(ty)?;
+                        f.write_str(" *)")?;
+                        mem(f, dst, off)?;
+                        f.write_str(", r0, ")?;
+                        f.write_str(src.name())?;
+                        f.write_char(')')
+                    }
                     AtomicOp::LoadAcquire => {
-                        write!(f, "{dst} = load_acquire(({ty} *)({src} {off:+}))")
+                        f.write_str(dst.name())?;
+                        f.write_str(" = load_acquire((")?;
+                        f.write_str(ty)?;
+                        f.write_str(" *)")?;
+                        mem(f, src, off)?;
+                        f.write_char(')')
                     }
                     AtomicOp::StoreRelease => {
-                        write!(f, "store_release(({ty} *)({dst} {off:+}), {src})")
+                        f.write_str("store_release((")?;
+                        f.write_str(ty)?;
+                        f.write_str(" *)")?;
+                        mem(f, dst, off)?;
+                        f.write_str(", ")?;
+                        f.write_str(src.name())?;
+                        f.write_char(')')
                     }
                 }
             }
@@ -264,10 +510,17 @@ impl fmt::Display for Insn {
     }
 }
 
-impl Insn {
-    /// Writes the disassembly into `out` (no allocation beyond what `out` does).
+/// Adapts any `fmt::Write` (sized or not) to the sized one the helpers take.
+struct Sink<'a, W: Write + ?Sized>(&'a mut W);
+
+impl<W: Write + ?Sized> Write for Sink<'_, W> {
     #[inline]
-    pub fn write_to<W: fmt::Write>(&self, out: &mut W) -> fmt::Result {
-        write!(out, "{self}")
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.write_str(s)
+    }
+
+    #[inline]
+    fn write_char(&mut self, c: char) -> fmt::Result {
+        self.0.write_char(c)
     }
 }

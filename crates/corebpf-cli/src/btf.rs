@@ -133,16 +133,21 @@ fn dump(a: DumpArgs) -> Result<()> {
         let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
         match a.format {
             Format::Raw => corebpf_btf::dump_raw(btf, &mut out)?,
-            Format::C => corebpf_btf::c_dump::dump_c(
-                btf,
-                &mut out,
-                &corebpf_btf::c_dump::COptions::default(),
-            )?,
-            Format::Json => corebpf_btf::json::dump_json(
-                btf,
-                &mut out,
-                &corebpf_btf::json::JsonOptions::default(),
-            )?,
+            // I/O errors are passed on as such so a closed pipe stays quiet.
+            Format::C => {
+                use corebpf_btf::c_dump::{dump_c, CDumpError, COptions};
+                dump_c(btf, &mut out, &COptions::default()).map_err(|e| match e {
+                    CDumpError::Io(io) => anyhow::Error::from(io),
+                    other => other.into(),
+                })?
+            }
+            Format::Json => {
+                use corebpf_btf::json::{dump_json, JsonError, JsonOptions};
+                dump_json(btf, &mut out, &JsonOptions::default()).map_err(|e| match e {
+                    JsonError::Io(io) => anyhow::Error::from(io),
+                    other => other.into(),
+                })?
+            }
         }
         out.flush()?;
         Ok(())

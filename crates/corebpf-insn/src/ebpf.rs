@@ -40,6 +40,17 @@ pub use insn::{
 };
 pub use raw::{Endian, RawInsn};
 
+/// Any error of this module: a decoding or an assembly error.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Bytes that are not a valid instruction stream.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// Assembly text that does not assemble.
+    #[error(transparent)]
+    Asm(#[from] asm::AsmError),
+}
+
 /// Opcode constants of the instruction encoding (`include/uapi/linux/bpf.h` names).
 pub mod opcode {
     /// Instruction class `BPF_LD`.

@@ -28,13 +28,16 @@ use super::insn::{
 };
 
 /// What is wrong with a line of assembly.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AsmErrorKind {
     /// The text holds no instruction.
+    #[error("no instructions")]
     Empty,
     /// The mnemonic is not an instruction of the dialect.
+    #[error("invalid mnemonic `{0}`")]
     UnknownMnemonic(String),
     /// Wrong number of operands.
+    #[error("invalid number of operands for `{mnemonic}`: expected {expected}, found {found}")]
     OperandCount {
         /// The mnemonic.
         mnemonic: String,
@@ -44,12 +47,16 @@ pub enum AsmErrorKind {
         found: usize,
     },
     /// `lock` without a valid operation and operands.
+    #[error("invalid number of operands for lock: `{0}`")]
     InvalidLock(String),
     /// Not a register `%r0`–`%r10`.
+    #[error("invalid register `{0}`")]
     InvalidRegister(String),
     /// Not a number.
+    #[error("invalid number `{0}`")]
     InvalidNumber(String),
     /// A number that does not fit its field.
+    #[error("`{text}` is out of {bits}-bit range")]
     OutOfRange {
         /// The number as written.
         text: String,
@@ -57,19 +64,24 @@ pub enum AsmErrorKind {
         bits: u32,
     },
     /// Not a memory operand `[%rN]`, `[%rN+off]` or `[%rN-off]`.
+    #[error("invalid memory operand `{0}` (expected [%rN+off])")]
     InvalidMemoryOperand(String),
     /// A jump or call to a label never defined.
+    #[error("invalid label `{0}`")]
     UnknownLabel(String),
     /// A label defined twice.
+    #[error("duplicate label `{0}`")]
     DuplicateLabel(String),
     /// A jump whose distance does not fit its offset field.
+    #[error("jump to `{0}` is out of range")]
     JumpOutOfRange(String),
     /// `call` with an unknown mode.
+    #[error("invalid call mode `{0}`")]
     InvalidCallMode(String),
 }
 
 /// An assembly error: the 1-based line and the problem.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct AsmError {
     /// 1-based line number (0 for [`AsmErrorKind::Empty`]).
     pub line: usize,
@@ -82,35 +94,9 @@ impl fmt::Display for AsmError {
         if self.line > 0 {
             write!(f, "line {}: ", self.line)?;
         }
-        match &self.kind {
-            AsmErrorKind::Empty => f.write_str("no instructions"),
-            AsmErrorKind::UnknownMnemonic(m) => write!(f, "invalid mnemonic `{m}`"),
-            AsmErrorKind::OperandCount {
-                mnemonic,
-                expected,
-                found,
-            } => write!(
-                f,
-                "invalid number of operands for `{mnemonic}`: expected {expected}, found {found}"
-            ),
-            AsmErrorKind::InvalidLock(t) => write!(f, "invalid number of operands for lock: {t}"),
-            AsmErrorKind::InvalidRegister(r) => write!(f, "invalid register `{r}`"),
-            AsmErrorKind::InvalidNumber(n) => write!(f, "invalid number `{n}`"),
-            AsmErrorKind::OutOfRange { text, bits } => {
-                write!(f, "`{text}` is out of {bits}-bit range")
-            }
-            AsmErrorKind::InvalidMemoryOperand(m) => {
-                write!(f, "invalid memory operand `{m}` (expected [%rN+off])")
-            }
-            AsmErrorKind::UnknownLabel(l) => write!(f, "invalid label `{l}`"),
-            AsmErrorKind::DuplicateLabel(l) => write!(f, "duplicate label `{l}`"),
-            AsmErrorKind::JumpOutOfRange(l) => write!(f, "jump to `{l}` is out of range"),
-            AsmErrorKind::InvalidCallMode(m) => write!(f, "invalid call mode `{m}`"),
-        }
+        fmt::Display::fmt(&self.kind, f)
     }
 }
-
-impl std::error::Error for AsmError {}
 
 /// A jump or call whose target is a label, fixed up after all lines are read.
 struct Fixup {

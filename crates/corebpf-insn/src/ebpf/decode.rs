@@ -43,21 +43,25 @@ impl fmt::Display for Field {
 }
 
 /// What is wrong with an instruction's bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum DecodeErrorKind {
     /// The stream ends with `len` bytes (1–7), less than a slot.
+    #[error("{len} trailing byte(s), the stream length is not a multiple of 8")]
     Truncated {
         /// Number of trailing bytes.
         len: usize,
     },
     /// A 64-bit immediate load (opcode 0x18) is the last slot: its second half is missing.
+    #[error("64-bit immediate load (0x18) is the last slot, its second half is missing")]
     MissingLdImm64Half,
     /// The opcode byte is not an instruction.
+    #[error("unknown opcode 0x{code:02x}")]
     UnknownOpcode {
         /// The opcode.
         code: u8,
     },
     /// A register field names r11–r15.
+    #[error("opcode 0x{code:02x}: {field} names register r{reg}, only r0-r10 exist")]
     InvalidRegister {
         /// The opcode.
         code: u8,
@@ -67,6 +71,7 @@ pub enum DecodeErrorKind {
         reg: u8,
     },
     /// A field the instruction does not use is not zero.
+    #[error("opcode 0x{code:02x}: unused field {field} must be 0, is {value}")]
     ReservedField {
         /// The opcode.
         code: u8,
@@ -76,6 +81,7 @@ pub enum DecodeErrorKind {
         value: i32,
     },
     /// The `src` field selects no known kind (of 64-bit immediate, call or conditional jump).
+    #[error("opcode 0x{code:02x}: unknown src_reg kind {src}")]
     InvalidSrc {
         /// The opcode.
         code: u8,
@@ -83,13 +89,16 @@ pub enum DecodeErrorKind {
         src: u8,
     },
     /// The `off` field selects no known variant (of `div`/`mod`, `mov`).
+    #[error("opcode 0x{code:02x}: invalid off {off}")]
     InvalidOff {
         /// The opcode.
         code: u8,
         /// The `off` value.
         off: i16,
     },
-    /// The `imm` field selects no known variant (byte-swap width, atomic operation).
+    /// The `imm` field selects no known variant (byte-swap width, atomic operation,
+    /// address-space cast).
+    #[error("opcode 0x{code:02x}: invalid imm {imm} (0x{imm:x})")]
     InvalidImm {
         /// The opcode.
         code: u8,
@@ -97,6 +106,7 @@ pub enum DecodeErrorKind {
         imm: i32,
     },
     /// A non-zero field in the second slot of a 64-bit immediate load.
+    #[error("second slot of a 64-bit immediate load: {field} must be 0, is {value}")]
     LdImm64Reserved {
         /// The field (`Code`, `Dst`, `Src` or `Off`).
         field: Field,
@@ -106,7 +116,8 @@ pub enum DecodeErrorKind {
 }
 
 /// An instruction stream that does not decode: where and why.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("invalid eBPF instruction at byte offset {offset} (insn {slot}): {kind}", slot = .offset / RawInsn::SIZE)]
 pub struct DecodeError {
     /// Byte offset of the offending slot (or trailing bytes) from the start of the stream.
     pub offset: usize,
@@ -127,50 +138,6 @@ impl DecodeError {
         self.offset / RawInsn::SIZE
     }
 }
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid eBPF instruction at byte offset {} (insn {}): ",
-            self.offset,
-            self.slot()
-        )?;
-        match self.kind {
-            DecodeErrorKind::Truncated { len } => write!(
-                f,
-                "{len} trailing byte(s), the stream length is not a multiple of 8"
-            ),
-            DecodeErrorKind::MissingLdImm64Half => f.write_str(
-                "64-bit immediate load (0x18) is the last slot, its second half is missing",
-            ),
-            DecodeErrorKind::UnknownOpcode { code } => write!(f, "unknown opcode 0x{code:02x}"),
-            DecodeErrorKind::InvalidRegister { code, field, reg } => write!(
-                f,
-                "opcode 0x{code:02x}: {field} names register r{reg}, only r0-r10 exist"
-            ),
-            DecodeErrorKind::ReservedField { code, field, value } => write!(
-                f,
-                "opcode 0x{code:02x}: unused field {field} must be 0, is {value}"
-            ),
-            DecodeErrorKind::InvalidSrc { code, src } => {
-                write!(f, "opcode 0x{code:02x}: unknown src_reg kind {src}")
-            }
-            DecodeErrorKind::InvalidOff { code, off } => {
-                write!(f, "opcode 0x{code:02x}: invalid off {off}")
-            }
-            DecodeErrorKind::InvalidImm { code, imm } => {
-                write!(f, "opcode 0x{code:02x}: invalid imm {imm} (0x{imm:x})")
-            }
-            DecodeErrorKind::LdImm64Reserved { field, value } => write!(
-                f,
-                "second slot of a 64-bit immediate load: {field} must be 0, is {value}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for DecodeError {}
 
 /// Field checks against one slot at a known byte offset.
 struct Slot {

@@ -327,3 +327,26 @@ fn assembler_errors_are_specific() {
         assert_eq!(err.to_string(), msg, "{src:?}");
     }
 }
+
+proptest::proptest! {
+    /// Arbitrary text never makes the assembler panic; errors name a line within the text.
+    #[test]
+    fn assembler_never_panics(text in "(\\PC{0,40}\n){0,6}") {
+        if let Err(e) = assemble(&text) {
+            let lines = text.lines().count();
+            proptest::prop_assert!(e.line <= lines, "{e} for {lines} lines");
+        }
+    }
+
+    /// Dialect-shaped lines with random operands: still no panic.
+    #[test]
+    fn assembler_handles_dialect_noise(
+        m in proptest::sample::select(vec![
+            "mov", "mov32", "add64", "lddw", "ldxb", "stxdw", "stw", "jne", "jeq32", "ja", "ja32",
+            "call", "lock", "neg", "be16", "swap64", "movsx1664", "ldxsw", "exit",
+        ]),
+        ops in "[%r0-9xa-f\\[\\]+\\-, a-z]{0,30}",
+    ) {
+        let _ = assemble(&format!("{m} {ops}\nexit"));
+    }
+}

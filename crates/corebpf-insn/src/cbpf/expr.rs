@@ -351,6 +351,10 @@ enum Role {
     L4(Vec<u32>),
     /// IPv4 "not a non-first fragment" test.
     NotFrag,
+    /// `vlan`: a tag in the packet data or offloaded.
+    Vlan,
+    /// The tag was not offloaded (only meaningful next to an in-packet `vlan` test).
+    NotOffloadedVlan,
     /// A keyword phrase or field over these transport protocols (sorted); `raw` for
     /// `tcp[…]`-style fields, which also imply IPv4.
     Phrase {
@@ -470,9 +474,22 @@ fn merge_src_dst(parts: &[R]) -> Option<R> {
 }
 
 /// `(ip and X) or (ip6 and X)` → `X` when X's own meaning is exactly that protocol set.
-fn merge_or(parts: Vec<R>) -> R {
+fn merge_or(mut parts: Vec<R>) -> R {
     if let Some(r) = merge_src_dst(&parts) {
         return r;
+    }
+    // Identical branches (libpcap's offloaded and in-packet VLAN paths print the same).
+    if parts.len() > 1
+        && parts
+            .iter()
+            .all(|p| parts.first().is_some_and(|f| f.text == p.text))
+    {
+        parts.truncate(1);
+    }
+    if parts.len() == 1 {
+        if let Some(p) = parts.pop() {
+            return p;
+        }
     }
     let tails: Vec<Option<&str>> = parts
         .iter()
@@ -590,7 +607,7 @@ fn render_in(v: &Val, set: &[u32], facts: &mut Facts) -> Result<R, Error> {
     let mut sorted = set.to_vec();
     sorted.sort_unstable();
     if f.kind == Kind::EtherType && ly.vlan_depth == 0 && sorted == VLAN_TPIDS {
-        return Ok(R::atom("vlan".into()));
+        return Ok(R::atom("vlan".into()).with_role(Role::Vlan));
     }
     let mut parts = Vec::new();
     for k in set {
@@ -629,7 +646,12 @@ fn render_and(items: &[B], facts: &mut Facts) -> Result<R, Error> {
             i += used;
             continue;
         }
-        let r = render(item, &mut facts.clone())?;
+        let r = match item {
+            B::Atom(c, false) if c.lhs == Val::Anc(48) && c.rhs == Val::Const(1) => {
+                R::atom(String::new()).with_role(Role::NotOffloadedVlan)
+            }
+            _ => render(item, &mut facts.clone())?,
+        };
         facts.extend(facts_of(item));
         parts.push(r);
         i += 1;
@@ -650,6 +672,13 @@ fn render_and(items: &[B], facts: &mut Facts) -> Result<R, Error> {
             Role::L3 => !(p.l3 == [L3::Ip4] && phrases.iter().any(|(_, raw)| *raw)),
             _ => true,
         });
+    }
+    // "Tag not offloaded, and tag in the packet" is libpcap's second VLAN path.
+    if parts.iter().any(|p| p.role == Role::NotOffloadedVlan) {
+        if !parts.iter().any(|p| p.role == Role::Vlan) {
+            return Err(unrenderable());
+        }
+        parts.retain(|p| p.role != Role::NotOffloadedVlan);
     }
     // Drop a protocol keyword that the next piece repeats (`ip` before `ip host …`),
     // and `vlan` before `vlan N`.
@@ -804,6 +833,15 @@ fn address_idiom(items: &[B], facts: &Facts) -> Option<(R, usize)> {
     }
 }
 
+/// Whether `v` is (a mask of) ancillary word `n`.
+fn reads_anc(v: &Val, n: u32) -> bool {
+    match v {
+        Val::Anc(m) => *m == n,
+        Val::Alu(_, a, _) => reads_anc(a, n),
+        _ => false,
+    }
+}
+
 fn op_text(op: JmpOp, pos: bool) -> &'static str {
     match (op, pos) {
         (JmpOp::Jeq, true) => "==",
@@ -892,8 +930,18 @@ fn render_atom(c: &Cond, pos: bool, facts: &Facts) -> Result<R, Error> {
                     return Ok(if pos { r } else { not(r) });
                 }
             }
-            Kind::VlanId if ly.vlan_depth == 1 => {
+            Kind::VlanId if ly.vlan_depth == 1 || reads_anc(&c.lhs, 44) => {
                 return Ok(not(R::atom(format!("vlan {k}"))));
+            }
+            // libpcap's live-interface VLAN test: the tag was offloaded by the driver.
+            Kind::AncVlanPresent if k == 1 => {
+                // "Not offloaded" alone has no pcap syntax; render_and handles it next to
+                // the in-packet test.
+                return if pos {
+                    Ok(R::atom("vlan".into()).with_role(Role::Vlan))
+                } else {
+                    Err(unrenderable())
+                };
             }
             _ => {}
         }

@@ -1,0 +1,127 @@
+//! CO-RE relocation records explained: access strings resolved against the object's BTF to
+//! the C-level path they stand for.
+
+use std::fmt::Write as _;
+
+use corebpf_btf::{Btf, CoreReloKind, Type, TypeId, TypeKind};
+
+use crate::ObjError;
+
+/// Describes what a CO-RE relocation refers to, in the form llvm-objdump prints it:
+///
+/// - field relocations: `struct task_struct::real_parent (0:95)`, with nested members joined
+///   by `.`, array subscripts as `[N]`, unnamed members as `<anon N>` and a leading `[N]` when
+///   the access starts at an element other than the first;
+/// - type relocations: `struct task_struct`, `typedef u32`;
+/// - enum value relocations: `enum bpf_map_type::BPF_MAP_TYPE_RINGBUF = 27`.
+///
+/// Every access step is checked against the BTF: an index past the members of a struct or the
+/// length of an array is an error naming the type and the access string.
+pub fn describe_access(
+    btf: &Btf<'_>,
+    type_id: TypeId,
+    access: &str,
+    kind: CoreReloKind,
+) -> Result<String, ObjError> {
+    let err = |problem: String| ObjError::Access {
+        type_id,
+        access: access.to_string(),
+        problem,
+    };
+    let btf_err = |e: corebpf_btf::BtfError| err(e.to_string());
+    let root = btf.type_by_id(type_id).map_err(btf_err)?;
+    let mut out = type_label(&root);
+    if kind.is_type() {
+        return Ok(out);
+    }
+    let mut steps = access.split(':').map(|s| {
+        s.parse::<u32>()
+            .map_err(|_| err(format!("`{s}` is not an index")))
+    });
+    let first = steps
+        .next()
+        .ok_or_else(|| err("empty access string".into()))??;
+    if kind.is_enumval() {
+        if steps.next().is_some() {
+            return Err(err("an enum value access has a single index".into()));
+        }
+        let resolved = btf
+            .type_by_id(btf.skip_mods_and_typedefs(type_id).map_err(btf_err)?)
+            .map_err(btf_err)?;
+        let (name, value) = match resolved.kind {
+            TypeKind::Enum { values, .. } => values.get(first as usize).map(|v| (v.name, v.value)),
+            TypeKind::Enum64 { values, .. } => {
+                values.get(first as usize).map(|v| (v.name, v.value))
+            }
+            _ => return Err(err(format!("type is {}, not an enum", resolved.kind_id()))),
+        }
+        .ok_or_else(|| err(format!("enum has no value #{first}")))?;
+        let _ = write!(out, "::{name} = {value}");
+        return Ok(out);
+    }
+    out.push_str("::");
+    if first != 0 {
+        let _ = write!(out, "[{first}]");
+    }
+    let mut cur = type_id;
+    let mut need_dot = first != 0;
+    for step in steps {
+        let idx = step?;
+        let id = btf.skip_mods_and_typedefs(cur).map_err(btf_err)?;
+        let t = btf.type_by_id(id).map_err(btf_err)?;
+        match t.kind {
+            TypeKind::Struct { members, .. } | TypeKind::Union { members, .. } => {
+                let m = members.get(idx as usize).ok_or_else(|| {
+                    err(format!(
+                        "[{id}] {} has {} members, no #{idx}",
+                        type_label(&t),
+                        members.len()
+                    ))
+                })?;
+                if need_dot {
+                    out.push('.');
+                }
+                if m.name.is_empty() {
+                    let _ = write!(out, "<anon {idx}>");
+                } else {
+                    out.push_str(m.name);
+                }
+                cur = m.ty;
+            }
+            TypeKind::Array { elem, len, .. } => {
+                // Flexible arrays (len 0) accept any index, as libbpf does.
+                if len != 0 && idx >= len {
+                    return Err(err(format!(
+                        "index {idx} past the end of [{id}] array of {len}"
+                    )));
+                }
+                let _ = write!(out, "[{idx}]");
+                cur = elem;
+            }
+            _ => {
+                return Err(err(format!(
+                    "step {idx} into [{id}] {}, which has no members or elements",
+                    t.kind_id()
+                )))
+            }
+        }
+        need_dot = true;
+    }
+    let _ = write!(out, " ({access})");
+    Ok(out)
+}
+
+/// `struct name`, `union name`, `enum name`, `typedef name`, or the bare name for other kinds.
+fn type_label(t: &Type<'_>) -> String {
+    let prefix = match t.kind {
+        TypeKind::Struct { .. } => "struct ",
+        TypeKind::Union { .. } => "union ",
+        TypeKind::Enum { .. } | TypeKind::Enum64 { .. } => "enum ",
+        TypeKind::Typedef { .. } => "typedef ",
+        TypeKind::Fwd { union: true } => "union ",
+        TypeKind::Fwd { union: false } => "struct ",
+        _ => "",
+    };
+    let name = if t.name.is_empty() { "<anon>" } else { t.name };
+    format!("{prefix}{name}")
+}

@@ -236,7 +236,9 @@ rec_iter!(
 
 impl<'a> BtfExt<'a> {
     /// Parses `.BTF.ext` bytes; section names and line strings resolve through `btf`'s strings.
-    pub fn parse(data: &'a [u8], btf: &Btf<'a>) -> Result<BtfExt<'a>, BtfError> {
+    ///
+    /// `btf`'s bytes must outlive `data` (they usually come from the same ELF file).
+    pub fn parse<'b: 'a>(data: &'a [u8], btf: &Btf<'b>) -> Result<BtfExt<'a>, BtfError> {
         const WHAT: &str = "BTF.ext header";
         let (endian, version, flags, hdr_len) = read_common_header(data, WHAT, EXT_HEADER_LEN_MIN)?;
         let field = |i: usize| u32_at(data, 8 + 4 * i, endian);
@@ -253,7 +255,7 @@ impl<'a> BtfExt<'a> {
             core_relo_len: if has_core { field(5) } else { 0 },
         };
         let body = data.get(hdr_len as usize..).unwrap_or_default();
-        let strs = btf.strtab();
+        let strs: StrTab<'a> = btf.strtab();
         let block = |section: &'static str, off: u32, len: u32, min: u32| {
             let (a, b) = section_bounds(section, off, len, body.len())?;
             if len != 0 && off % 4 != 0 {

@@ -98,7 +98,10 @@ fn big_endian_test_programs_match_their_little_endian_builds() {
         let le = corebpf_testdata::find(o.name, o.cpu).expect("a little-endian build exists");
         let eb = elf_section(&o.read().expect("readable"), ".BTF").expect(".BTF");
         let el = elf_section(&le.read().expect("readable"), ".BTF").expect(".BTF");
-        let (eb, el) = (Btf::parse(&eb).expect("parses"), Btf::parse(&el).expect("parses"));
+        let (eb, el) = (
+            Btf::parse(&eb).expect("parses"),
+            Btf::parse(&el).expect("parses"),
+        );
         assert_same_dump(&o.label(), &our_raw(&eb), &our_raw(&el));
         compared += 1;
     }

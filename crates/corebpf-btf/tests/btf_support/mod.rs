@@ -83,7 +83,9 @@ pub fn compile(dir: &Path, src: &Path, target: &str, extra: &[&str]) -> PathBuf 
 
 /// A file in this crate's `tests/data`.
 pub fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 /// The bytes of an ELF section, if present.
@@ -129,7 +131,11 @@ pub fn assert_same_dump(what: &str, ours: &str, theirs: &str) {
         return;
     }
     let (a, b): (Vec<_>, Vec<_>) = (ours.lines().collect(), theirs.lines().collect());
-    let i = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+    let i = a
+        .iter()
+        .zip(&b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
     panic!(
         "{what}: raw dump differs from bpftool at line {} (ours {} lines, bpftool {}):\n  ours:    {:?}\n  bpftool: {:?}",
         i + 1,

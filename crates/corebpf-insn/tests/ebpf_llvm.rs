@@ -137,6 +137,10 @@ fn compiled_test_objects_match_llvm_objdump() {
         assert!(n > 0, "{}: no instructions compared", o.label());
         total += n;
     }
+    eprintln!(
+        "{total} instructions of {} objects agree with llvm-objdump-19",
+        objects.len()
+    );
     assert!(total > 1000, "only {total} instructions compared");
 }
 
@@ -161,4 +165,62 @@ fn normalizer_distinguishes_meaning() {
     ] {
         assert!(!same_tokens(&tokens(a), &tokens(b)), "{a} vs {b}");
     }
+}
+
+/// A C program exercising cpu v4 instructions (signed division, sign-extending loads and moves,
+/// byte swaps, atomics of both widths, bpf-to-bpf calls, loops), compiled here with clang-19
+/// for both byte orders and compared with llvm-objdump-19.
+const ISA_C: &str = r#"typedef unsigned long long u64; typedef long long s64; typedef unsigned int u32; typedef int s32;
+typedef unsigned short u16; typedef short s16; typedef signed char s8; typedef unsigned char u8;
+#define SEC(n) __attribute__((section(n), used))
+u64 g64; u32 g32; s64 sg; s8 gs8; s16 gs16; s32 gs32;
+static __attribute__((noinline)) s64 sub(s64 a, s64 b) { return a / b + a % b; }
+SEC("socket") int prog(void *ctx) {
+  s64 a = sg, b = (s64)g64 | 1;
+  s32 c = gs32, d = (s32)g32 | 1;
+  u64 r = 0;
+  r += a / b; r += a % b; r += c / d; r += c % d;
+  r += (u64)a / (u64)b; r += (u32)c % (u32)d;
+  r += gs8; r += gs16; r += gs32;            /* sign-extending loads */
+  r += (s8)a; r += (s16)c; r += (s32)a;       /* movsx */
+  r += __builtin_bswap16((u16)a) + __builtin_bswap32((u32)a) + __builtin_bswap64(a);
+  __sync_fetch_and_add(&g64, 3); __sync_fetch_and_or(&g64, 1); __sync_fetch_and_and(&g64, 7); __sync_fetch_and_xor(&g64, 5);
+  r += __sync_fetch_and_add(&g32, 3); r += __sync_fetch_and_or(&g32, 4);
+  r += __sync_lock_test_and_set(&g64, 9); r += __sync_val_compare_and_swap(&g64, 9, 10);
+  r += __sync_val_compare_and_swap(&g32, 9, 10);
+  r += __atomic_exchange_n(&g32, 4, __ATOMIC_SEQ_CST);
+  r += sub(a, b);
+  for (int i = 0; i < (int)(g32 & 15); i++) r = r * 31 + (r >> 7) - (r << 3) + (r ^ i);
+  if ((s64)r < -5) r = -r;
+  if ((u32)r > 77) r = r >> 3; else r = (s64)r >> 2;
+  return (int)r;
+}
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+#[test]
+fn clang_v4_program_matches_llvm_objdump() {
+    require_tool("clang-19");
+    let dir = std::env::temp_dir().join(format!("corebpf-insn-ebpf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let src = dir.join("isa.c");
+    std::fs::write(&src, ISA_C).expect("write source");
+    for target in ["bpfel", "bpfeb"] {
+        let obj = dir.join(format!("isa-{target}.o"));
+        let out = std::process::Command::new("clang-19")
+            .args(["-O2", "-g", "-target", target, "-mcpu=v4", "-c"])
+            .arg(&src)
+            .arg("-o")
+            .arg(&obj)
+            .output()
+            .expect("running clang-19");
+        assert!(
+            out.status.success(),
+            "clang-19 failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let n = compare_object_with_llvm_objdump(&obj);
+        assert!(n > 50, "{target}: only {n} instructions");
+    }
+    std::fs::remove_dir_all(&dir).expect("remove temp dir");
 }

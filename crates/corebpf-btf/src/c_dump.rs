@@ -782,15 +782,9 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
                 // The union is bigger than its members: raise its alignment if that explains
                 // the size, else pad it with an anonymous struct of unnamed bitfields.
                 let max_bytes = max_bits.div_ceil(8);
-                let mut n = u64::from(max_align) * 2;
-                while n <= u64::from(size) && n <= 1 << 12 {
-                    if round_up(max_bytes, n) == u64::from(size) {
-                        break;
-                    }
-                    n *= 2;
-                }
-                if n <= u64::from(size) && n <= 1 << 12 && round_up(max_bytes, n) == u64::from(size)
-                {
+                // The largest alignment the size allows; smaller ones round up to less.
+                let n = 1u64 << u64::from(size).trailing_zeros().min(12);
+                if n > u64::from(max_align) && round_up(max_bytes, n) == u64::from(size) {
                     l.force_align = n as u32;
                     l.align = n as u32;
                 } else {

@@ -3,250 +3,16 @@
 //! BTF records (so the compiler proves the layouts identical), BPF programs built against it load
 //! into the running kernel, and the set of named definitions matches bpftool's `format c`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use corebpf_btf::c_dump::{dump_c, dump_c_with_renames, header_string, vmlinux_header, COptions};
-use corebpf_btf::{Btf, Kind, Member, TypeId, TypeKind};
+use corebpf_btf::c_dump::{dump_c, header_string, vmlinux_header, COptions};
+use corebpf_btf::{Btf, Kind, TypeKind};
 
-const CLANG: &str = "clang-19";
-const BPFTOOL: &str = "bpftool";
-const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
-
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn corpus(name: &str) -> PathBuf {
-    manifest_dir()
-        .join("../../../shared/corpora/btf")
-        .join(name)
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
-fn read_gz(path: &Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(read(path).as_slice())
-        .read_to_end(&mut out)
-        .unwrap_or_else(|e| panic!("decompressing {}: {e}", path.display()));
-    out
-}
-
-/// Fails the test with an actionable message when a tool it needs is not installed.
-fn require_tool(tool: &str, arg: &str, package: &str) {
-    match Command::new(tool).arg(arg).output() {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => panic!(
-            "`{tool} {arg}` failed ({}); this test needs {tool} (install {package})",
-            o.status
-        ),
-        Err(e) => panic!("cannot run `{tool}` ({e}); this test needs it (install {package})"),
-    }
-}
-
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("c_dump")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-    dir
-}
-
-/// Compiles `src` for the BPF target the way BPF programs are built; panics with clang's
-/// diagnostics if it does not compile.
-fn compile(dir: &Path, file: &str, src: &str, includes: &[&Path]) -> PathBuf {
-    require_tool(CLANG, "--version", "clang-19: `apt-get install clang-19`");
-    let c = dir.join(file);
-    std::fs::write(&c, src).unwrap_or_else(|e| panic!("writing {}: {e}", c.display()));
-    let obj = c.with_extension("o");
-    let mut cmd = Command::new(CLANG);
-    cmd.args([
-        "-g",
-        "-O2",
-        "-target",
-        "bpf",
-        "-mcpu=v3",
-        "-D__TARGET_ARCH_x86",
-    ]);
-    cmd.arg("-I").arg(dir);
-    for inc in includes {
-        cmd.arg("-I").arg(inc);
-    }
-    cmd.arg("-c").arg(&c).arg("-o").arg(&obj);
-    let out = cmd.output().expect("running clang-19");
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let head: Vec<&str> = err.lines().take(60).collect();
-        panic!(
-            "clang-19 failed on {} ({}):\n{}",
-            c.display(),
-            out.status,
-            head.join("\n")
-        );
-    }
-    obj
-}
-
-/// The `_Static_assert`s that pin down the layout of every named struct/union (size and the
-/// byte offset of every non-bitfield member, through anonymous members), every named enum
-/// (size) and every typedef with a size, all taken from the BTF.
-struct LayoutChecks {
-    src: String,
-    records: usize,
-    members: usize,
-    others: usize,
-}
-
-fn c_name<'a>(renames: &'a HashMap<TypeId, String>, id: TypeId, name: &'a str) -> &'a str {
-    renames.get(&id).map_or(name, String::as_str)
-}
-
-fn member_checks(
-    btf: &'static Btf<'static>,
-    out: &mut String,
-    record: &str,
-    members: impl Iterator<Item = Member<'static>>,
-    base_bits: u64,
-    count: &mut usize,
-) {
-    for m in members {
-        let off = base_bits + u64::from(m.bit_offset);
-        if m.bitfield_size != 0 {
-            continue;
-        }
-        if m.name.is_empty() {
-            // An anonymous struct/union: its members are members of the enclosing record.
-            let mut id = m.ty;
-            let inner = loop {
-                let t = btf.type_by_id(id).expect("member type");
-                match t.kind {
-                    TypeKind::Const { target } | TypeKind::Volatile { target } => id = target,
-                    TypeKind::Struct { members, .. } | TypeKind::Union { members, .. }
-                        if t.name.is_empty() =>
-                    {
-                        break Some(members)
-                    }
-                    _ => break None,
-                }
-            };
-            if let Some(inner) = inner {
-                member_checks(btf, out, record, inner.iter(), off, count);
-            }
-            continue;
-        }
-        if off % 8 != 0 {
-            continue;
-        }
-        let _ = writeln!(
-            out,
-            "_Static_assert(__builtin_offsetof({record}, {}) == {}, \"{record}.{}\");",
-            m.name,
-            off / 8,
-            m.name
-        );
-        *count += 1;
-    }
-}
-
-fn layout_checks(btf: &'static Btf<'static>, renames: &HashMap<TypeId, String>) -> LayoutChecks {
-    let mut c = LayoutChecks {
-        src: String::with_capacity(8 << 20),
-        records: 0,
-        members: 0,
-        others: 0,
-    };
-    for id in 1..btf.len() {
-        let t = btf.type_by_id(id).expect("type");
-        if t.name.is_empty() {
-            continue;
-        }
-        let name = c_name(renames, id, t.name);
-        match t.kind {
-            TypeKind::Struct { size, members } | TypeKind::Union { size, members } => {
-                let tag = if t.kind_id() == Kind::Struct {
-                    "struct"
-                } else {
-                    "union"
-                };
-                let record = format!("{tag} {name}");
-                let _ = writeln!(
-                    c.src,
-                    "_Static_assert(sizeof({record}) == {size}, \"sizeof {record}\");"
-                );
-                c.records += 1;
-                member_checks(btf, &mut c.src, &record, members.iter(), 0, &mut c.members);
-            }
-            TypeKind::Enum { size, values, .. } if !values.is_empty() => {
-                let _ = writeln!(
-                    c.src,
-                    "_Static_assert(sizeof(enum {name}) == {size}, \"sizeof enum {name}\");"
-                );
-                c.others += 1;
-            }
-            TypeKind::Enum64 { size, values, .. } if !values.is_empty() => {
-                let _ = writeln!(
-                    c.src,
-                    "_Static_assert(sizeof(enum {name}) == {size}, \"sizeof enum {name}\");"
-                );
-                c.others += 1;
-            }
-            TypeKind::Typedef { target } => {
-                // The compiler's own type: not redefined by the header.
-                if name == "__builtin_va_list" {
-                    continue;
-                }
-                // Typedefs of functions and incomplete types (forward-declared structs and
-                // enums) have no size.
-                let resolved = btf.skip_mods_and_typedefs(target).expect("typedef target");
-                let rt = btf.type_by_id(resolved).expect("type");
-                let incomplete = match rt.kind {
-                    TypeKind::FuncProto { .. } | TypeKind::Fwd { .. } | TypeKind::Void => true,
-                    TypeKind::Enum { values, .. } => values.is_empty(),
-                    _ => false,
-                };
-                if incomplete {
-                    continue;
-                }
-                if let Ok(size) = btf.size_of(id) {
-                    let _ = writeln!(
-                        c.src,
-                        "_Static_assert(sizeof({name}) == {size}, \"sizeof {name}\");"
-                    );
-                    c.others += 1;
-                }
-            }
-            _ => {}
-        }
-    }
-    c
-}
-
-/// Dumps `btf`, compiles the header with the layout checks, and returns the header text and
-/// the number of checks.
-fn check_header_layout(name: &str, btf: &'static Btf<'static>) -> (String, LayoutChecks) {
-    let mut header = Vec::new();
-    let renames = dump_c_with_renames(btf, &mut header, &COptions::default()).expect("C dump");
-    let header = String::from_utf8(header).expect("UTF-8 header");
-    let renames: HashMap<TypeId, String> = renames.into_iter().collect();
-    let checks = layout_checks(btf, &renames);
-    let dir = scratch(name);
-    std::fs::write(dir.join("vmlinux.h"), &header).expect("writing vmlinux.h");
-    let src = format!("#include \"vmlinux.h\"\n\n{}", checks.src);
-    compile(&dir, "layout.c", &src, &[]);
-    (header, checks)
-}
-
-fn leak<T>(v: T) -> &'static T {
-    Box::leak(Box::new(v))
-}
+mod c_dump_support;
+use c_dump_support::*;
 
 fn kernel_btf() -> &'static Btf<'static> {
     let data: &'static [u8] = leak(read(Path::new(KERNEL_BTF)));
@@ -262,10 +28,24 @@ fn count_kind(btf: &Btf<'_>, kinds: &[Kind]) -> usize {
         .count()
 }
 
+/// Named enums with values (a named enum without values is a forward declaration).
+fn count_enums(btf: &Btf<'_>) -> usize {
+    (1..btf.len())
+        .filter(|&id| {
+            let t = btf.type_by_id(id).expect("type");
+            match t.kind {
+                TypeKind::Enum { values, .. } => !t.name.is_empty() && !values.is_empty(),
+                TypeKind::Enum64 { values, .. } => !t.name.is_empty() && !values.is_empty(),
+                _ => false,
+            }
+        })
+        .count()
+}
+
 #[test]
 fn kernel_header_compiles_with_btf_layout() {
     let btf = kernel_btf();
-    let (header, checks) = check_header_layout("kernel", btf);
+    let (header, checks, rt) = check_header("kernel", btf, true);
     assert!(header.starts_with("#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n"));
     assert!(header.contains(
         "#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)"
@@ -287,9 +67,13 @@ fn kernel_header_compiles_with_btf_layout() {
         "{} enum/typedef checks",
         checks.others
     );
+    // Compiled back to BTF, every record and enum is what it was (bitfields included).
+    assert_eq!(rt.records, checks.records);
+    assert_eq!(rt.enums, count_enums(btf));
     eprintln!(
-        "kernel: {} structs/unions, {} member offsets, {} enums/typedefs verified by clang",
-        checks.records, checks.members, checks.others
+        "kernel: {} structs/unions, {} member offsets, {} enums/typedefs verified by clang; \
+         {} members and {} enums identical after a round trip",
+        checks.records, checks.members, checks.others, rt.leaves, rt.enums
     );
 }
 
@@ -297,15 +81,18 @@ fn kernel_header_compiles_with_btf_layout() {
 fn foreign_kernel_header_compiles_with_btf_layout() {
     let data: &'static [u8] = leak(read_gz(&corpus("vmlinux.btf.gz")));
     let btf = leak(Btf::parse(data).expect("parsing foreign vmlinux BTF"));
-    let (_, checks) = check_header_layout("foreign", btf);
+    let (_, checks, rt) = check_header("foreign", btf, true);
     assert_eq!(
         checks.records,
         count_kind(btf, &[Kind::Struct, Kind::Union])
     );
     assert!(checks.records > 1000);
+    assert_eq!(rt.records, checks.records);
+    assert_eq!(rt.enums, count_enums(btf));
     eprintln!(
-        "foreign kernel: {} structs/unions, {} member offsets, {} enums/typedefs verified",
-        checks.records, checks.members, checks.others
+        "foreign kernel: {} structs/unions, {} member offsets, {} enums/typedefs verified; \
+         {} members and {} enums identical after a round trip",
+        checks.records, checks.members, checks.others, rt.leaves, rt.enums
     );
 }
 
@@ -315,11 +102,13 @@ fn split_module_header_compiles_with_btf_layout() {
     let base = leak(Btf::parse(base_data).expect("parsing base BTF"));
     let data: &'static [u8] = leak(read(&corpus("btf_testmod.btf")));
     let btf = leak(Btf::parse_split(data, base).expect("parsing split BTF"));
-    let (header, checks) = check_header_layout("split", btf);
+    let (header, checks, rt) = check_header("split", btf, true);
     assert_eq!(
         checks.records,
         count_kind(btf, &[Kind::Struct, Kind::Union])
     );
+    assert_eq!(rt.records, checks.records);
+    assert_eq!(rt.enums, count_enums(btf));
     // The module's own named structs are defined in the header.
     let mut own = 0;
     for t in btf.types() {

@@ -31,7 +31,7 @@ mod helpers;
 mod insn;
 mod raw;
 
-pub use decode::{decode, decode_all, DecodeError, DecodeErrorKind, Decoder, Field};
+pub use decode::{decode, decode_all, decode_raw, DecodeError, DecodeErrorKind, Decoder, Field};
 pub use encode::encode_all;
 pub use helpers::{helper_name, HELPER_COUNT};
 pub use insn::{

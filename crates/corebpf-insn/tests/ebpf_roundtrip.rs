@@ -377,3 +377,12 @@ fn stream_errors_name_offsets() {
     assert_eq!(items[1].1.unwrap_err().offset, 8);
     assert_eq!(items[2].1, Ok(Insn::Exit));
 }
+
+proptest! {
+    /// Decoding from raw slots agrees with decoding from bytes.
+    #[test]
+    fn raw_slot_decoding_agrees(insn in insn()) {
+        let (first, second) = insn.to_raw();
+        prop_assert_eq!(corebpf_insn::ebpf::decode_raw(first, second), Ok(insn));
+    }
+}

@@ -227,6 +227,12 @@ pub fn decode(bytes: &[u8], endian: Endian) -> Result<(Insn, usize), DecodeError
     Ok((insn, insn.slots() * RawInsn::SIZE))
 }
 
+/// Decodes an instruction from raw slots: `first`, and `second` when `first` is a 64-bit
+/// immediate load. Error offsets are 0 (first slot) or 8 (second slot).
+pub fn decode_raw(first: RawInsn, second: Option<RawInsn>) -> Result<Insn, DecodeError> {
+    decode_slot(first, 0, || second)
+}
+
 /// Decodes a whole stream (must be a multiple of 8 bytes) into instructions, stopping at the
 /// first error.
 pub fn decode_all(bytes: &[u8], endian: Endian) -> Result<Vec<Insn>, DecodeError> {

@@ -2,81 +2,136 @@
 
 use std::fmt::Write as _;
 
-use super::{ancillary_name, AluOp, Insn, JmpOp, Op, RetVal, Size, Src};
+use super::{ancillary_name, AluOp, Insn, Op, RetVal, Size, Src};
 
-/// Mnemonic and operand text of one instruction at index `pc`, as `tcpdump -d` prints them.
-/// Opcodes the kernel does not know print as `unimp` with the code as operand.
-pub fn mnemonic(pc: usize, insn: Insn) -> (&'static str, String) {
-    let k = insn.k;
-    let ks = k as i32;
+/// Write the operand of `insn` at index `pc` into `out`; return the mnemonic.
+fn write_operand(out: &mut String, pc: usize, insn: Insn) -> &'static str {
     let Some(op) = insn.op() else {
-        return ("unimp", format!("{:#x}", insn.code));
+        let _ = write!(out, "{:#x}", insn.code);
+        return "unimp";
     };
     let ld = |size: Size| match size {
         Size::W => "ld",
         Size::H => "ldh",
         Size::B => "ldb",
     };
+    // libpcap prints most operands with `%d`, i.e. as signed 32-bit values.
     match op {
         Op::LdAbs { size, k } => {
-            let operand = match ancillary_name(k) {
-                Some(name) => format!("[{name}]"),
-                None => format!("[{}]", k as i32),
+            let _ = match ancillary_name(k) {
+                Some(name) => write!(out, "[{name}]"),
+                None => write!(out, "[{}]", k as i32),
             };
-            (ld(size), operand)
+            ld(size)
         }
-        Op::LdInd { size, k } => (ld(size), format!("[x + {}]", k as i32)),
-        Op::LdLen => ("ld", "#pktlen".into()),
-        Op::LdxLen => ("ldx", "#pktlen".into()),
-        Op::LdImm(k) => ("ld", format!("#{k:#x}")),
-        Op::LdxImm(k) => ("ldx", format!("#{k:#x}")),
-        Op::LdxMsh(k) => ("ldxb", format!("4*([{}]&0xf)", k as i32)),
-        Op::LdMem(k) => ("ld", format!("M[{}]", k as i32)),
-        Op::LdxMem(k) => ("ldx", format!("M[{}]", k as i32)),
-        Op::St(k) => ("st", format!("M[{}]", k as i32)),
-        Op::Stx(k) => ("stx", format!("M[{}]", k as i32)),
-        Op::Ja(k) => (
-            "ja",
-            format!("{}", (pc as u32).wrapping_add(1).wrapping_add(k) as i32),
-        ),
+        Op::LdInd { size, k } => {
+            let _ = write!(out, "[x + {}]", k as i32);
+            ld(size)
+        }
+        Op::LdLen => {
+            out.push_str("#pktlen");
+            "ld"
+        }
+        Op::LdxLen => {
+            out.push_str("#pktlen");
+            "ldx"
+        }
+        Op::LdImm(k) => {
+            let _ = write!(out, "#{k:#x}");
+            "ld"
+        }
+        Op::LdxImm(k) => {
+            let _ = write!(out, "#{k:#x}");
+            "ldx"
+        }
+        Op::LdxMsh(k) => {
+            let _ = write!(out, "4*([{}]&0xf)", k as i32);
+            "ldxb"
+        }
+        Op::LdMem(k) => {
+            let _ = write!(out, "M[{}]", k as i32);
+            "ld"
+        }
+        Op::LdxMem(k) => {
+            let _ = write!(out, "M[{}]", k as i32);
+            "ldx"
+        }
+        Op::St(k) => {
+            let _ = write!(out, "M[{}]", k as i32);
+            "st"
+        }
+        Op::Stx(k) => {
+            let _ = write!(out, "M[{}]", k as i32);
+            "stx"
+        }
+        Op::Ja(k) => {
+            let _ = write!(
+                out,
+                "{}",
+                (pc as u32).wrapping_add(1).wrapping_add(k) as i32
+            );
+            "ja"
+        }
         Op::Jmp { op, src, .. } => {
-            let operand = match src {
-                Src::K(k) => format!("#{k:#x}"),
-                Src::X => "x".into(),
-            };
-            (jmp_name(op), operand)
+            match src {
+                Src::K(k) => {
+                    let _ = write!(out, "#{k:#x}");
+                }
+                Src::X => out.push('x'),
+            }
+            op.name()
         }
         Op::Alu { op, src } => {
-            let operand = match (op, src) {
-                (_, Src::X) => "x".into(),
-                (AluOp::And | AluOp::Or | AluOp::Xor, Src::K(k)) => format!("#{k:#x}"),
-                (_, Src::K(k)) => format!("#{}", k as i32),
+            let _ = match (op, src) {
+                (_, Src::X) => write!(out, "x"),
+                (AluOp::And | AluOp::Or | AluOp::Xor, Src::K(k)) => write!(out, "#{k:#x}"),
+                (_, Src::K(k)) => write!(out, "#{}", k as i32),
             };
-            (op.name(), operand)
+            op.name()
         }
-        Op::Neg => ("neg", String::new()),
-        Op::Ret(RetVal::K(_)) => ("ret", format!("#{ks}")),
-        Op::Ret(RetVal::A) => ("ret", String::new()),
-        Op::Tax => ("tax", String::new()),
-        Op::Txa => ("txa", String::new()),
+        Op::Neg => "neg",
+        Op::Ret(RetVal::K(k)) => {
+            let _ = write!(out, "#{}", k as i32);
+            "ret"
+        }
+        Op::Ret(RetVal::A) => "ret",
+        Op::Tax => "tax",
+        Op::Txa => "txa",
     }
 }
 
-fn jmp_name(op: JmpOp) -> &'static str {
-    op.name()
+/// Mnemonic and operand text of one instruction at index `pc`, as `tcpdump -d` prints them.
+/// Opcodes the kernel does not know print as `unimp` with the code as operand.
+pub fn mnemonic(pc: usize, insn: Insn) -> (&'static str, String) {
+    let mut operand = String::new();
+    let m = write_operand(&mut operand, pc, insn);
+    (m, operand)
+}
+
+fn pad_to(out: &mut String, start: usize, width: usize) {
+    let used = out.len() - start;
+    for _ in used..width {
+        out.push(' ');
+    }
 }
 
 /// Append one `tcpdump -d` line (without newline) for the instruction at index `pc`.
 pub fn write_insn(out: &mut String, pc: usize, insn: Insn) {
-    let (op, operand) = mnemonic(pc, insn);
+    let _ = write!(out, "({pc:03}) ");
+    // The mnemonic goes first but is only known with the operand: write the operand after
+    // an 8-column gap and fill the mnemonic in.
+    let m_start = out.len();
+    out.push_str("         ");
+    let o_start = out.len();
+    let m = write_operand(out, pc, insn);
+    out.replace_range(m_start..m_start + m.len(), m);
     // libpcap decides the layout from the class and operation bits alone.
     let cond = insn.class() == super::BPF_JMP && (insn.code & 0xf0) != super::BPF_JA;
     if cond {
+        pad_to(out, o_start, 16);
         let jt = (pc as i64) + 1 + i64::from(insn.jt);
         let jf = (pc as i64) + 1 + i64::from(insn.jf);
-        let _ = write!(out, "({pc:03}) {op:<8} {operand:<16} jt {jt}\tjf {jf}");
-    } else {
-        let _ = write!(out, "({pc:03}) {op:<8} {operand}");
+        let _ = write!(out, " jt {jt}\tjf {jf}");
     }
 }
 

@@ -165,15 +165,42 @@ fn field(
     }
 }
 
+/// Up to five `(offset, token)` fields of one record, without allocating; `len` counts all
+/// fields seen (more than five are counted, not stored).
+struct Fields<'a> {
+    f: [(usize, &'a str); 5],
+    len: usize,
+}
+
+impl<'a> Fields<'a> {
+    fn collect(it: impl Iterator<Item = (usize, &'a str)>) -> Self {
+        let mut out = Fields {
+            f: [(0, ""); 5],
+            len: 0,
+        };
+        for x in it {
+            if let Some(slot) = out.f.get_mut(out.len) {
+                *slot = x;
+            }
+            out.len += 1;
+        }
+        out
+    }
+    fn as_slice(&self) -> &[(usize, &'a str)] {
+        self.f.get(..self.len).unwrap_or(&self.f)
+    }
+}
+
 /// Build an instruction from four `(offset, token)` fields.
-fn record(text: &str, f: &[(usize, &str)], end: usize) -> Result<Insn, ParseError> {
+fn record(text: &str, f: &Fields<'_>, end: usize) -> Result<Insn, ParseError> {
+    let (count, f) = (f.len, f.as_slice());
     let [(oc, c), (ot, t), (of, fl), (ok, k)] = f else {
         let at = f.first().map_or(end, |x| x.0);
         return Err(err_at(
             text,
             at,
             ParseProblem::FieldCount {
-                found: f.len(),
+                found: count,
                 expected: 4,
             },
         ));
@@ -205,12 +232,12 @@ fn parse_ddd(text: &str) -> Result<Vec<Insn>, ParseError> {
     let mut count = None;
     let mut first = true;
     for line in text.lines() {
-        let f: Vec<(usize, &str)> = tokens(text, line).collect();
-        if f.is_empty() {
+        let f = Fields::collect(tokens(text, line));
+        if f.len == 0 {
             continue;
         }
-        if first && f.len() == 1 {
-            let (at, tok) = f[0];
+        if first && f.len == 1 {
+            let (at, tok) = f.f[0];
             count = Some((
                 at,
                 field(text, at, tok, "instruction count", u64::from(u32::MAX))?,
@@ -233,12 +260,12 @@ fn parse_comma(text: &str) -> Result<Vec<Insn>, ParseError> {
     let mut count = None;
     let mut first = true;
     for piece in body.split(',') {
-        let f: Vec<(usize, &str)> = tokens(text, piece).collect();
-        if f.is_empty() {
+        let f = Fields::collect(tokens(text, piece));
+        if f.len == 0 {
             continue;
         }
-        if first && f.len() == 1 {
-            let (at, tok) = f[0];
+        if first && f.len == 1 {
+            let (at, tok) = f.f[0];
             count = Some((
                 at,
                 field(text, at, tok, "instruction count", u64::from(u32::MAX))?,
@@ -262,11 +289,12 @@ fn parse_c_array(text: &str) -> Result<Vec<Insn>, ParseError> {
             '}' => {
                 if let Some(start) = open.take() {
                     let inner = text.get(start..i).unwrap_or("");
-                    let f: Vec<(usize, &str)> = inner
-                        .split(',')
-                        .map(|p| (offset_of(text, p.trim_start()), p.trim()))
-                        .filter(|(_, p)| !p.is_empty())
-                        .collect();
+                    let f = Fields::collect(
+                        inner
+                            .split(',')
+                            .map(|p| (offset_of(text, p.trim_start()), p.trim()))
+                            .filter(|(_, p)| !p.is_empty()),
+                    );
                     insns.push(record(text, &f, i)?);
                 }
             }

@@ -125,3 +125,55 @@ fn type_label(t: &Type<'_>) -> String {
     let name = if t.name.is_empty() { "<anon>" } else { t.name };
     format!("{prefix}{name}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corebpf_btf::Kind;
+
+    fn with_btf(f: impl FnOnce(&Btf<'_>)) {
+        let data = corebpf_testdata::bytes("core_fields", corebpf_testdata::Cpu::V3);
+        let obj = crate::Object::parse(&data).unwrap();
+        f(obj.btf.as_ref().unwrap());
+    }
+
+    #[test]
+    fn resolves_paths() {
+        with_btf(|btf| {
+            let task = btf.find_by_name_kind("task_struct", Kind::Struct).unwrap();
+            let s = describe_access(btf, task, "0", CoreReloKind::FieldByteOffset).unwrap();
+            assert_eq!(s, "struct task_struct:: (0)");
+            let s = describe_access(btf, task, "0", CoreReloKind::TypeSize).unwrap();
+            assert_eq!(s, "struct task_struct");
+            let e = btf.find_by_name_kind("bpf_map_type", Kind::Enum).unwrap();
+            let TypeKind::Enum { values, .. } = btf.type_by_id(e).unwrap().kind else {
+                panic!()
+            };
+            let idx = values
+                .iter()
+                .position(|v| v.name == "BPF_MAP_TYPE_RINGBUF")
+                .unwrap();
+            let s = describe_access(btf, e, &idx.to_string(), CoreReloKind::EnumvalValue).unwrap();
+            assert_eq!(s, "enum bpf_map_type::BPF_MAP_TYPE_RINGBUF = 27");
+        });
+    }
+
+    #[test]
+    fn bad_access_strings_are_errors() {
+        with_btf(|btf| {
+            let task = btf.find_by_name_kind("task_struct", Kind::Struct).unwrap();
+            for (access, kind) in [
+                ("0:100000", CoreReloKind::FieldByteOffset),
+                ("0:x", CoreReloKind::FieldExists),
+                ("", CoreReloKind::FieldByteOffset),
+                ("0:1:0:0:0", CoreReloKind::FieldByteOffset),
+                ("99999", CoreReloKind::EnumvalValue),
+            ] {
+                let err = describe_access(btf, task, access, kind).unwrap_err();
+                assert!(matches!(err, ObjError::Access { .. }), "{access}: {err}");
+            }
+            let err = describe_access(btf, 0x7fff_ffff, "0", CoreReloKind::TypeSize).unwrap_err();
+            assert!(err.to_string().contains("2147483647"), "{err}");
+        });
+    }
+}

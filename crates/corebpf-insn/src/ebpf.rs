@@ -22,6 +22,24 @@
 //! `bpftool prog dump xlated` prints, minus the `(code)` prefix, which [`Insn::code`] gives):
 //! `r1 = *(u64 *)(r10 -8)`, `if r0 == 0x0 goto pc+3`, `call bpf_map_lookup_elem#1`, …
 //! Formatting writes straight into the formatter without allocating.
+//!
+//! ```
+//! use corebpf_insn::ebpf::{Decoder, Endian, Insn};
+//!
+//! // r1 = 7; *(u64 *)(r10 -8) = 0; exit
+//! let bytes = [
+//!     0xb7, 0x01, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00,
+//!     0x7a, 0x0a, 0xf8, 0xff, 0x00, 0x00, 0x00, 0x00,
+//!     0x95, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+//! ];
+//! let mut text = String::new();
+//! for (slot, insn) in Decoder::new(&bytes, Endian::Little) {
+//!     let insn = insn?;
+//!     text += &format!("{slot}: ({:02x}) {insn}\n", insn.code());
+//! }
+//! assert_eq!(text, "0: (b7) r1 = 7\n1: (7a) *(u64 *)(r10 -8) = 0\n2: (95) exit\n");
+//! # Ok::<(), corebpf_insn::ebpf::DecodeError>(())
+//! ```
 
 pub mod asm;
 mod decode;

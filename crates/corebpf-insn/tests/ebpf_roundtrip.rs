@@ -386,3 +386,17 @@ proptest! {
         prop_assert_eq!(corebpf_insn::ebpf::decode_raw(first, second), Ok(insn));
     }
 }
+
+proptest! {
+    /// Padding flags pad the same text that plain formatting and `write_to` produce.
+    #[test]
+    fn padded_display_is_the_same_text(insn in insn()) {
+        let plain = insn.to_string();
+        let mut direct = String::new();
+        insn.write_to(&mut direct).unwrap();
+        prop_assert_eq!(&plain, &direct);
+        let padded = format!("{insn:<80}|");
+        prop_assert_eq!(padded.trim_end_matches('|').trim_end(), plain.as_str());
+        prop_assert_eq!(padded.chars().count(), plain.chars().count().max(80) + 1);
+    }
+}

@@ -205,8 +205,47 @@ const fn atomic_prefix(size: MemSize) -> &'static str {
 
 impl fmt::Display for Insn {
     /// Formats the instruction as the kernel verifier prints it, jumps as `pc+N` relative text.
+    /// Width, fill and alignment flags (`{:<40}`) are honoured.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write_to(f)
+        if f.width().is_none() && f.precision().is_none() {
+            return self.write_to(f);
+        }
+        let mut buf = StackStr::new();
+        match self.write_to(&mut buf) {
+            Ok(()) => f.pad(buf.as_str()),
+            // Longer than any instruction text: print it unpadded.
+            Err(_) => self.write_to(f),
+        }
+    }
+}
+
+/// A fixed-capacity string on the stack, for padding without allocating.
+struct StackStr {
+    buf: [u8; 128],
+    len: usize,
+}
+
+impl StackStr {
+    fn new() -> StackStr {
+        StackStr {
+            buf: [0; 128],
+            len: 0,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        // Only whole `&str`s are ever copied in.
+        core::str::from_utf8(self.buf.get(..self.len).unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+impl Write for StackStr {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 

@@ -16,6 +16,16 @@
 //! A non-zero reserved field is reported as a [`DecodeError`] naming the byte offset and the
 //! field, so anything that decodes re-encodes to exactly the same bytes.
 //!
+//! Further choices of the decoder:
+//! - registers must be `r0`–`r10`; the kernel-internal `r11` (`BPF_REG_AX`, seen only in the
+//!   translated code of hardened JITs) is rejected;
+//! - legacy packet loads (`BPF_ABS`/`BPF_IND`) exist in sizes `B`, `H` and `W` only, and take
+//!   `r0` as implicit destination (`dst` must be 0);
+//! - llvm's indirect call `callx` (`BPF_JMP | BPF_CALL | BPF_X`, register in `dst`) decodes as
+//!   [`Call::Reg`], although the kernel does not accept it;
+//! - the kernel-internal forms found in `bpftool prog dump xlated` output decode too:
+//!   [`Insn::Nospec`] and [`Insn::MovPercpuAddr`].
+//!
 //! # Disassembly
 //!
 //! [`Insn`] implements [`core::fmt::Display`] with the kernel verifier's syntax (the one

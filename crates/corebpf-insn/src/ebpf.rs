@@ -33,6 +33,13 @@
 //! `r1 = *(u64 *)(r10 -8)`, `if r0 == 0x0 goto pc+3`, `call bpf_map_lookup_elem#1`, …
 //! Formatting writes straight into the formatter without allocating.
 //!
+//! The 64-bit immediate load prints as bpftool prints it: `r1 = 0x1122334455667788`,
+//! `r1 = map[id:5]` (`BPF_PSEUDO_MAP_FD`; in translated code the kernel puts the map id there),
+//! `r1 = map[id:5][0]+16` (`BPF_PSEUDO_MAP_VALUE`) and `r1 = subprog[+3]` (`BPF_PSEUDO_FUNC`).
+//! The kinds bpftool never meets, because the kernel rewrites them at load time, print as
+//! `map[idx:N]`, `map[idx:N]+OFF` and `btf_id[N]`. Kernel-function calls print as the kernel
+//! does without symbol information: `call kernel-function#<btf id>`.
+//!
 //! ```
 //! use corebpf_insn::ebpf::{Decoder, Endian, Insn};
 //!

@@ -65,6 +65,8 @@ pub(crate) struct Layers {
     pub l4: Vec<u32>,
     /// For IPv6: offset of the transport header relative to the IPv6 header.
     pub l4_rel6: u32,
+    /// IPv6 with a fragment header right after the fixed header.
+    pub ip6_frag: bool,
 }
 
 fn pkt(off: u32, size: Size) -> Val {
@@ -98,6 +100,7 @@ impl Layers {
         };
         let mut l4 = Vec::new();
         let mut l4_rel6 = 40;
+        let mut ip6_frag = false;
         match l3 {
             Some(L3::Ip4) => {
                 if let Some(s) = lookup(facts, &pkt(l3_off + 9, Size::B)) {
@@ -107,6 +110,7 @@ impl Layers {
             Some(L3::Ip6) => {
                 if let Some(s) = lookup(facts, &pkt(l3_off + 6, Size::B)) {
                     if s == [44] {
+                        ip6_frag = true;
                         // Fragment header: the protocol follows it.
                         if let Some(inner) = lookup(facts, &pkt(l3_off + 40, Size::B)) {
                             l4 = inner.to_vec();
@@ -126,6 +130,7 @@ impl Layers {
             l3_off,
             l4,
             l4_rel6,
+            ip6_frag,
         }
     }
 }
@@ -164,6 +169,7 @@ pub(crate) enum Kind {
     ArpAddr {
         src: bool,
     },
+    ArpOp,
     Len,
     AncVlanPresent,
     AncVlanTci,
@@ -299,7 +305,7 @@ fn arp_field(rel: u32, size: Size) -> (String, Kind) {
     let (what, kind) = match (rel, size) {
         (0, Size::H) => ("hardware type", Kind::Other),
         (2, Size::H) => ("protocol type", Kind::Other),
-        (6, Size::H) => ("opcode", Kind::Other),
+        (6, Size::H) => ("opcode", Kind::ArpOp),
         (14, Size::W) => ("sender IPv4 address", Kind::ArpAddr { src: true }),
         (24, Size::W) => ("target IPv4 address", Kind::ArpAddr { src: false }),
         _ => return (format!("ARP bytes [{rel}:{}]", size.bytes()), Kind::Other),
@@ -361,6 +367,9 @@ pub(crate) fn describe(v: &Val, ly: &Layers) -> Field {
                     }
                     (Kind::VlanTci | Kind::AncVlanTci, 0xfff) => {
                         Some(("VLAN ID".to_string(), Kind::VlanId))
+                    }
+                    (Kind::TcpFlags, m) => {
+                        Some((format!("{} & {}", fa.human, tcp_flags(m)), Kind::TcpFlags))
                     }
                     (Kind::Ip4Addr { src } | Kind::ArpAddr { src }, m) => Some((
                         format!("{} under netmask {}", fa.human, dotted(m)),
@@ -519,6 +528,10 @@ fn describe_pkt(base: &Base, off: u32, size: Size, ly: &Layers) -> Field {
                     let (h, k) = transport_field(rel - ly.l4_rel6, size, &ly.l4);
                     (format!("{h} (after the IPv6 header)"), k)
                 }
+                L3::Ip6 if ly.ip6_frag && rel == 40 && size == Size::B => (
+                    "next header in the IPv6 fragment header".to_string(),
+                    Kind::IpProto,
+                ),
                 L3::Ip6 => ip6_field(rel, size),
                 L3::Arp | L3::Rarp => arp_field(rel, size),
             };
@@ -630,6 +643,13 @@ pub(crate) fn value_human(kind: &Kind, v: u32) -> String {
             None => format!("{v}"),
         },
         Kind::TcpFlags => format!("{v:#x} ({})", tcp_flags(v)),
+        Kind::ArpOp => match v {
+            1 => "1 (request)".into(),
+            2 => "2 (reply)".into(),
+            3 => "3 (RARP request)".into(),
+            4 => "4 (RARP reply)".into(),
+            _ => format!("{v}"),
+        },
         Kind::Len | Kind::VlanId => format!("{v}"),
         _ if v < 10 => format!("{v}"),
         _ => format!("{v:#x}"),

@@ -890,9 +890,12 @@ fn render_atom(c: &Cond, pos: bool, facts: &Facts) -> Result<R, Error> {
                 return Ok(if pos { r } else { not(r) });
             }
             Kind::IpProto if ly.l3 == Some(L3::Ip6) && pos => {
-                return Ok(R::atom(format!("ip6[6] == {k}")).with_role(Role::L4(vec![k])));
+                if let Some(field) = &f.pcap {
+                    return Ok(R::atom(format!("{field} == {k}")).with_role(Role::L4(vec![k])));
+                }
             }
-            Kind::Port { src } => {
+            // libpcap's IPv6 port tests read right after the fixed header.
+            Kind::Port { src } if !(ly.l3 == Some(L3::Ip6) && ly.l4_rel6 != 40) => {
                 let l4 = &ly.l4;
                 let dir = if *src { "src" } else { "dst" };
                 let proto = match l4.as_slice() {

@@ -932,7 +932,11 @@ impl<'a> Btf<'a> {
         Err(type_error(&self.type_by_id(id)?, TypeProblem::Loop))
     }
 
-    /// Natural alignment in bytes of type `id` (1 for packed structs).
+    /// Natural alignment in bytes of type `id`, as clang lays out BPF and x86-64 types:
+    /// scalars align to their size (`__int128` to 16), pointers to 8, arrays to their
+    /// element, structs and unions to their most aligned member, or 1 when a member sits
+    /// at an offset its type's alignment does not allow or the size is not a multiple of
+    /// it (a packed struct).
     pub fn align_of(&self, id: TypeId) -> Result<u64, BtfError> {
         let mut budget: u32 = 1 << 20;
         self.align_rec(id, 0, &mut budget)
@@ -950,7 +954,7 @@ impl<'a> Btf<'a> {
                 TypeKind::Int { size, .. }
                 | TypeKind::Enum { size, .. }
                 | TypeKind::Enum64 { size, .. }
-                | TypeKind::Float { size } => Ok(u64::from(size.clamp(1, 8))),
+                | TypeKind::Float { size } => Ok(u64::from(size.clamp(1, 16))),
                 TypeKind::Ptr { .. } => Ok(8),
                 TypeKind::Typedef { target }
                 | TypeKind::Const { target }

@@ -32,6 +32,23 @@ fn werr(problem: impl Into<String>) -> BtfError {
     }
 }
 
+/// Converts enumerator values up front, so a value that does not fit leaves the builder as it was.
+fn enum_values<'v>(
+    name: &str,
+    kind: &str,
+    values: &[(&'v str, i128)],
+    conv: impl Fn(i128) -> Option<u64>,
+) -> Result<Vec<(&'v str, u64)>, BtfError> {
+    values
+        .iter()
+        .map(|&(n, v)| {
+            conv(v)
+                .map(|raw| (n, raw))
+                .ok_or_else(|| werr(format!("{kind} '{name}': value {n}={v} does not fit")))
+        })
+        .collect()
+}
+
 impl BtfBuilder {
     /// An empty builder (only the empty string at offset 0).
     pub fn new() -> BtfBuilder {
@@ -206,7 +223,8 @@ impl BtfBuilder {
         kflag: bool,
     ) -> Result<TypeId, BtfError> {
         let kind = if union { Kind::Union } else { Kind::Struct };
-        let id = self.head(name, kind, members.len(), kflag, size)?;
+        // Encode first so a bad member leaves the builder unchanged.
+        let mut recs = Vec::with_capacity(members.len() * 3);
         for m in members {
             let off = if kflag {
                 if m.bitfield_size > 0xff || m.bit_offset > 0x00ff_ffff {
@@ -224,8 +242,12 @@ impl BtfBuilder {
             } else {
                 m.bit_offset
             };
-            let n = self.add_str(m.name)?;
-            let t = self.refer(m.ty);
+            recs.push((m.name, m.ty, off));
+        }
+        let id = self.head(name, kind, recs.len(), kflag, size)?;
+        for (n, ty, off) in recs {
+            let n = self.add_str(n)?;
+            let t = self.refer(ty);
             self.push_u32(n);
             self.push_u32(t);
             self.push_u32(off);
@@ -241,19 +263,18 @@ impl BtfBuilder {
         signed: bool,
         values: &[(&str, i128)],
     ) -> Result<TypeId, BtfError> {
-        let id = self.head(name, Kind::Enum, values.len(), signed, size)?;
-        for &(n, v) in values {
-            let raw = if signed {
-                i32::try_from(v).map(|x| x as u32).ok()
+        let raws = enum_values(name, "ENUM", values, |v| {
+            if signed {
+                i32::try_from(v).map(|x| u64::from(x as u32)).ok()
             } else {
-                u32::try_from(v).ok()
-            };
-            let raw = raw.ok_or_else(|| {
-                werr(format!("ENUM '{name}': value {n}={v} does not fit 32 bits"))
-            })?;
+                u32::try_from(v).map(u64::from).ok()
+            }
+        })?;
+        let id = self.head(name, Kind::Enum, raws.len(), signed, size)?;
+        for (n, raw) in raws {
             let no = self.add_str(n)?;
             self.push_u32(no);
-            self.push_u32(raw);
+            self.push_u32(raw as u32);
         }
         Ok(id)
     }
@@ -266,18 +287,15 @@ impl BtfBuilder {
         signed: bool,
         values: &[(&str, i128)],
     ) -> Result<TypeId, BtfError> {
-        let id = self.head(name, Kind::Enum64, values.len(), signed, size)?;
-        for &(n, v) in values {
-            let raw = if signed {
+        let raws = enum_values(name, "ENUM64", values, |v| {
+            if signed {
                 i64::try_from(v).map(|x| x as u64).ok()
             } else {
                 u64::try_from(v).ok()
-            };
-            let raw = raw.ok_or_else(|| {
-                werr(format!(
-                    "ENUM64 '{name}': value {n}={v} does not fit 64 bits"
-                ))
-            })?;
+            }
+        })?;
+        let id = self.head(name, Kind::Enum64, raws.len(), signed, size)?;
+        for (n, raw) in raws {
             let no = self.add_str(n)?;
             self.push_u32(no);
             self.push_u32(raw as u32);

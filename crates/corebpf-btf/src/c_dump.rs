@@ -31,9 +31,10 @@ use std::io::{self, Write};
 
 use crate::{Btf, BtfError, Member, Type, TypeId, TypeKind};
 
-/// Deepest type nesting (declaration chains, embedded structs) the dumper follows before it gives
-/// up on the input as malformed. Real kernels stay far below this.
-const MAX_DEPTH: u32 = 512;
+/// Deepest type nesting (embedded records, typedef and modifier chains, nested declarators)
+/// the dumper follows before it rejects the input as malformed. Kernels need less than 16; the
+/// bound keeps the recursion's stack use small and turns reference loops into errors.
+const MAX_DEPTH: u32 = 64;
 
 /// Output is handed to the writer in chunks of about this size.
 const FLUSH_AT: usize = 1 << 16;

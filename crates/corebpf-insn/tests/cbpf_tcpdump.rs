@@ -78,6 +78,39 @@ const EXPRESSIONS: &[(&str, Mode)] = &[
     ),
     ("ip6 host ::1", Mode::Offline),
     ("ip[2:2] * 2 > 100", Mode::Offline),
+    ("icmp6", Mode::Offline),
+    ("igmp", Mode::Offline),
+    ("ip6 and udp port 53", Mode::Offline),
+    ("arp[6:2] == 2", Mode::Offline),
+    ("tcp dst portrange 8000-8080", Mode::Offline),
+    ("src net 192.168.0.0/16 and dst port 443", Mode::Offline),
+    ("not (tcp port 22 or udp port 53)", Mode::Offline),
+    ("ip[1] & 0xfc == 0xb8", Mode::Offline),
+    ("ether dst ff:ff:ff:ff:ff:ff", Mode::Offline),
+    ("udp and (port 67 or port 68)", Mode::Offline),
+    ("tcp[tcpflags] & (tcp-fin|tcp-rst) != 0", Mode::Offline),
+    ("host 10.0.0.1 and host 192.168.1.1", Mode::Offline),
+    ("ip6 dst host 2001:db8::1", Mode::Offline),
+    ("vlan 200 and udp", Mode::Offline),
+    ("len >= 60 and len <= 1500", Mode::Offline),
+    ("tcp[2:2] > 1023", Mode::Offline),
+    (
+        "ether src 00:11:22:33:44:55 or ether dst 02:00:00:00:00:01",
+        Mode::Offline,
+    ),
+    ("ip proto 47 or ip proto 50", Mode::Offline),
+    ("not ip6", Mode::Offline),
+    ("udp[8:4] == 0", Mode::Offline),
+    ("ip[0] & 0xf != 5", Mode::Offline),
+    ("ip6 multicast", Mode::Offline),
+    ("ether[0] & 1 = 0", Mode::Offline),
+    ("icmp or icmp6", Mode::Offline),
+    ("ip and (ip[9] == 6 or ip[9] == 17)", Mode::Offline),
+    ("not port 80", Mode::Offline),
+    ("src port 3000 and dst portrange 1-1023", Mode::Offline),
+    ("vlan and vlan 300", Mode::Offline),
+    ("ip6 and not icmp6", Mode::Offline),
+    ("arp or rarp", Mode::Offline),
 ];
 
 fn tcpdump(flag: &str, expr: &str, mode: Mode) -> String {
@@ -188,7 +221,7 @@ const IP4: [[u8; 4]; 6] = [
     [224, 0, 0, 1],
     [8, 8, 8, 8],
 ];
-const PORTS: [u16; 8] = [80, 443, 53, 22, 68, 1500, 3000, 999];
+const PORTS: [u16; 9] = [80, 443, 53, 22, 68, 1500, 3000, 999, 8042];
 
 /// One synthetic packet and the offloaded VLAN tag that comes with it, if any.
 struct Sample {
@@ -228,12 +261,18 @@ fn packet(r: &mut Lcg) -> Sample {
     p.extend_from_slice(&r.pick(&macs));
     p.extend_from_slice(&r.pick(&macs));
     let mut vlan_tci = None;
-    match r.next() % 6 {
+    match r.next() % 7 {
         0 => {
             p.extend_from_slice(&r.pick(&[0x8100u16, 0x88a8, 0x9100]).to_be_bytes());
             p.extend_from_slice(&r.pick(&[100u16, 200, 0x2064]).to_be_bytes());
         }
         1 => vlan_tci = Some(r.pick(&[100u16, 200, 0x2064])),
+        2 => {
+            // Two tags (802.1ad outside, 802.1Q inside).
+            p.extend_from_slice(&[0x88, 0xa8, 0x00, 0x0a]);
+            p.extend_from_slice(&[0x81, 0x00]);
+            p.extend_from_slice(&r.pick(&[100u16, 300]).to_be_bytes());
+        }
         _ => {}
     }
     let ethertype = r.pick(&[
@@ -243,11 +282,11 @@ fn packet(r: &mut Lcg) -> Sample {
     match ethertype {
         0x800 => {
             let ihl = r.pick(&[5u8, 5, 6]);
-            let proto = r.pick(&[6u8, 6, 17, 17, 1, 132, 47]);
+            let proto = r.pick(&[6u8, 6, 17, 17, 1, 2, 132, 47]);
             let frag = r.pick(&[0u16, 0, 0, 0x2000, 0x0010]);
             let start = p.len();
             p.push(0x40 | ihl);
-            p.push(0);
+            p.push(r.pick(&[0u8, 0, 0xb8]));
             p.extend_from_slice(&[0, 0, 0, 1]);
             p.extend_from_slice(&frag.to_be_bytes());
             p.push(r.pick(&[32u8, 64, 128]));
@@ -267,8 +306,9 @@ fn packet(r: &mut Lcg) -> Sample {
             p.extend_from_slice(&[0x60, 0, 0, 0, 0, 20, nh, 64]);
             let a1: [u8; 16] = Ipv6Addr::LOCALHOST.octets();
             let a2: [u8; 16] = "2001:db8::1".parse::<Ipv6Addr>().expect("address").octets();
+            let a3: [u8; 16] = "ff02::1".parse::<Ipv6Addr>().expect("address").octets();
             p.extend_from_slice(&r.pick(&[a1, a2]));
-            p.extend_from_slice(&r.pick(&[a1, a2]));
+            p.extend_from_slice(&r.pick(&[a1, a2, a3]));
             let mut proto = nh;
             if nh == 44 {
                 proto = r.pick(&[6u8, 17]);

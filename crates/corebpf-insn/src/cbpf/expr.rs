@@ -185,7 +185,9 @@ fn combine(c: &Cond, t: B, f: B) -> B {
     }
     if let B::Or(items) = &f {
         if items.contains(&t) {
-            return or(vec![t.clone(), and(vec![neg, or(without(items, &t))])]);
+            // Keep the test of `c` first: loads past the end of the packet reject it, so the
+            // order of tests is part of the meaning.
+            return or(vec![and(vec![neg, or(without(items, &t))]), t.clone()]);
         }
     }
     if implies_not(c, &f) {

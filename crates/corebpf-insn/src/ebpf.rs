@@ -64,6 +64,7 @@ mod display;
 mod encode;
 mod helpers;
 mod insn;
+mod parse;
 mod raw;
 
 pub use decode::{decode, decode_all, decode_raw, DecodeError, DecodeErrorKind, Decoder, Field};
@@ -73,6 +74,7 @@ pub use insn::{
     AluOp, AtomicOp, Call, Class, Insn, JmpOp, LdImm64Kind, MemSize, Reg, Source, SwapOp, SwapSize,
     Width,
 };
+pub use parse::{parse_insn, ParseError};
 pub use raw::{Endian, RawInsn};
 
 /// Any error of this module: a decoding or an assembly error.
@@ -84,6 +86,9 @@ pub enum Error {
     /// Assembly text that does not assemble.
     #[error(transparent)]
     Asm(#[from] asm::AsmError),
+    /// Text that is not an instruction in the kernel's syntax.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
 }
 
 /// Opcode constants of the instruction encoding (`include/uapi/linux/bpf.h` names).

@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use corebpf_insn::ebpf::{
-    encode_all, AluOp, AtomicOp, Call, Endian, Insn, JmpOp, MemSize, Reg, Source, SwapOp, SwapSize,
-    Width,
+    encode_all, parse_insn, AluOp, AtomicOp, Call, Endian, Insn, JmpOp, MemSize, Reg, Source,
+    SwapOp, SwapSize, Width,
 };
 use corebpf_sys::bpf::{prog_load, ProgLoad};
 
@@ -311,6 +311,13 @@ fn compare_with_verifier(name: &str, prog: &[Insn]) -> usize {
             continue;
         };
         let ours = insn.to_string();
+        // The kernel's text also parses back to the instruction.
+        if parse_insn(text).as_ref() != Ok(*insn) {
+            problems.push(format!(
+                "slot {idx}: kernel text `{text}` parses to {:?}, not {insn:?}",
+                parse_insn(text)
+            ));
+        }
         if insn.code() != *code || ours != *text {
             problems.push(format!(
                 "slot {idx}: kernel `({code:02x}) {text}`, ours `({:02x}) {ours}`",
@@ -450,6 +457,16 @@ fn xlated_dump_matches_bpftool() {
         })
         .collect();
     assert_eq!(ours, theirs, "bpftool listing:\n{listing}");
+    // bpftool's lines, prefix and all, parse back to the xlated instructions.
+    let decoded: Vec<Insn> = Decoder::new(&xlated, Endian::NATIVE)
+        .map(|(_, r)| r.expect("decoded above"))
+        .collect();
+    let listed: Vec<Insn> = listing
+        .lines()
+        .filter(|l| l.contains(": ("))
+        .map(|l| parse_insn(l).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    assert_eq!(listed, decoded);
     // The map references came back as pseudo kinds with the map's id.
     let map_id = corebpf_sys::bpf::map_info(map.as_fd())
         .expect("map info")

@@ -400,3 +400,47 @@ proptest! {
         prop_assert_eq!(padded.chars().count(), plain.chars().count().max(80) + 1);
     }
 }
+
+/// Whether the instruction's text carries all its fields (see `parse_insn`).
+fn text_is_complete(insn: &Insn) -> bool {
+    match *insn {
+        Insn::Call(Call::Kfunc { off, .. }) => off == 0,
+        Insn::LdImm64 { kind, next_imm, .. } => {
+            matches!(
+                kind,
+                LdImm64Kind::Imm | LdImm64Kind::MapValue | LdImm64Kind::MapIdxValue
+            ) || next_imm == 0
+        }
+        _ => true,
+    }
+}
+
+proptest! {
+    /// The disassembly parses back to the same instruction: no two instructions print alike.
+    #[test]
+    fn disassembly_parses_back(insn in insn()) {
+        let text = insn.to_string();
+        let back = corebpf_insn::ebpf::parse_insn(&text);
+        if text_is_complete(&insn) {
+            prop_assert_eq!(back, Ok(insn), "{}", text);
+        } else {
+            prop_assert!(back.is_ok(), "{}", text);
+        }
+    }
+
+    /// Arbitrary text never makes the parser panic.
+    #[test]
+    fn parser_never_panics(text in "\\PC{0,60}") {
+        let _ = corebpf_insn::ebpf::parse_insn(&text);
+    }
+
+    /// Mutilated disassembly never makes the parser panic either, and errors point inside.
+    #[test]
+    fn parser_rejects_truncations(insn in insn(), cut in 0usize..60) {
+        let text = insn.to_string();
+        let cut = cut.min(text.len());
+        if let Err(e) = corebpf_insn::ebpf::parse_insn(&text[..cut]) {
+            prop_assert!(e.column <= cut, "{} for {:?}", e, &text[..cut]);
+        }
+    }
+}

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use corebpf_btf::{Btf, Type, TypeKind};
 
+#[path = "btf_extract.rs"]
+mod extract;
+
 /// Kernel BTF, the default source.
 const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
 
@@ -24,6 +27,8 @@ enum Cmd {
     Dump(DumpArgs),
     /// Print the id, kind and a one-line description of each type named NAME.
     Find(FindArgs),
+    /// Extract the kernel's BTF from a kernel image (vmlinux, bzImage, Image[.gz]).
+    Extract(extract::ExtractArgs),
 }
 
 #[derive(clap::Args)]
@@ -59,6 +64,7 @@ pub fn run(args: Args) -> Result<()> {
     match args.command {
         Cmd::Dump(a) => dump(a),
         Cmd::Find(a) => find(a),
+        Cmd::Extract(a) => extract::run(a),
     }
 }
 

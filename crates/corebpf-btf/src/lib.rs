@@ -15,6 +15,7 @@ mod ext;
 mod strings;
 mod types;
 
+pub mod extract;
 pub mod raw;
 mod writer;
 

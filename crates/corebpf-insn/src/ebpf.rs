@@ -1,4 +1,5 @@
-//! eBPF instructions (cpu v1–v4): typed model, decode, encode, disassembly and a small assembler.
+//! eBPF instructions (cpu v1–v4): typed model, decode, encode, disassembly, parsing and a small
+//! assembler.
 //!
 //! # Layout of an instruction
 //!
@@ -31,7 +32,9 @@
 //! [`Insn`] implements [`core::fmt::Display`] with the kernel verifier's syntax (the one
 //! `bpftool prog dump xlated` prints, minus the `(code)` prefix, which [`Insn::code`] gives):
 //! `r1 = *(u64 *)(r10 -8)`, `if r0 == 0x0 goto pc+3`, `call bpf_map_lookup_elem#1`, …
-//! Formatting writes straight into the formatter without allocating.
+//! Formatting writes straight into the formatter without allocating. [`parse_insn`] reads that
+//! syntax back (also from verifier-log and `bpftool prog dump xlated` lines), and [`asm`]
+//! assembles the bpf_conformance test dialect.
 //!
 //! The 64-bit immediate load prints as bpftool prints it: `r1 = 0x1122334455667788`,
 //! `r1 = map[id:5]` (`BPF_PSEUDO_MAP_FD`; in translated code the kernel puts the map id there),

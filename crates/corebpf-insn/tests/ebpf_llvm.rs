@@ -224,3 +224,47 @@ fn clang_v4_program_matches_llvm_objdump() {
     }
     std::fs::remove_dir_all(&dir).expect("remove temp dir");
 }
+
+/// Instructions newer than the llvm-isa corpus (may_goto, address-space casts) and forms clang
+/// rarely emits, assembled here with llvm-mc-19 for both byte orders.
+const EXTRA_S: &str = "\
+may_goto +1
+gotol +2
+r1 = addr_space_cast(r2, 0, 1)
+r1 = addr_space_cast(r2, 1, 0)
+r0 = *(u32 *)skb[r1]
+r0 = *(u8 *)skb[7]
+r1 = *(s32 *)(r10 - 8)
+w1 = (s16)w9
+r9 = bswap32 r9
+r1 = -1 ll
+call -1
+exit
+";
+
+#[test]
+fn llvm_mc_extra_instructions_match_llvm_objdump() {
+    require_tool("llvm-mc-19");
+    let dir = std::env::temp_dir().join(format!("corebpf-insn-ebpf-mc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let src = dir.join("extra.s");
+    std::fs::write(&src, EXTRA_S).expect("write source");
+    for triple in ["bpfel", "bpfeb"] {
+        let obj = dir.join(format!("extra-{triple}.o"));
+        let out = std::process::Command::new("llvm-mc-19")
+            .args(["-triple", triple, "-mcpu=v4", "-filetype=obj"])
+            .arg(&src)
+            .arg("-o")
+            .arg(&obj)
+            .output()
+            .expect("running llvm-mc-19");
+        assert!(
+            out.status.success(),
+            "llvm-mc-19 failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let n = compare_object_with_llvm_objdump(&obj);
+        assert_eq!(n, EXTRA_S.lines().count(), "{triple}");
+    }
+    std::fs::remove_dir_all(&dir).expect("remove temp dir");
+}

@@ -444,3 +444,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn short_inputs_are_errors() {
+    use corebpf_insn::ebpf::DecodeErrorKind;
+    assert_eq!(
+        decode(&[], Endian::Little).unwrap_err().kind,
+        DecodeErrorKind::Empty
+    );
+    assert_eq!(
+        decode(&[0x95, 0, 0], Endian::Big).unwrap_err().kind,
+        DecodeErrorKind::Truncated { len: 3 }
+    );
+    assert_eq!(Decoder::new(&[], Endian::Little).count(), 0);
+}

@@ -45,6 +45,9 @@ impl fmt::Display for Field {
 /// What is wrong with an instruction's bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum DecodeErrorKind {
+    /// [`decode`] was given no bytes at all.
+    #[error("no bytes, an instruction needs 8")]
+    Empty,
     /// The stream ends with `len` bytes (1–7), less than a slot.
     #[error("{len} trailing byte(s), the stream length is not a multiple of 8")]
     Truncated {
@@ -218,10 +221,12 @@ impl Slot {
 /// occupies (8 or 16). Error offsets are relative to the start of `bytes`.
 pub fn decode(bytes: &[u8], endian: Endian) -> Result<(Insn, usize), DecodeError> {
     let Some(first) = RawInsn::read(bytes, endian) else {
-        return Err(DecodeError::new(
-            0,
-            DecodeErrorKind::Truncated { len: bytes.len() },
-        ));
+        let kind = if bytes.is_empty() {
+            DecodeErrorKind::Empty
+        } else {
+            DecodeErrorKind::Truncated { len: bytes.len() }
+        };
+        return Err(DecodeError::new(0, kind));
     };
     let insn = decode_slot(first, 0, || RawInsn::read(bytes.get(8..)?, endian))?;
     Ok((insn, insn.slots() * RawInsn::SIZE))

@@ -262,3 +262,18 @@ fn arbitrary_bytes_never_panic() {
         }
     }
 }
+
+#[test]
+fn tests_without_pcap_syntax_are_not_reconstructed() {
+    // `ld [mark]; jeq #1`: the skb mark has no pcap filter syntax. It still explains.
+    let p =
+        cbpf::parse("(000) ld [mark]\n(001) jeq #0x1 jt 2 jf 3\n(002) ret #65535\n(003) ret #0\n")
+            .expect("parses");
+    cbpf::validate(&p.insns).expect("valid");
+    assert!(matches!(
+        cbpf::reconstruct(&p.insns),
+        Err(Error::NotReconstructible { .. })
+    ));
+    let e = cbpf::explain(&p.insns);
+    assert_eq!(e.insns[0].notes, vec!["A = skb mark".to_string()]);
+}

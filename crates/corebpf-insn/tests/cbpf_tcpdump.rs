@@ -352,9 +352,6 @@ fn verdicts(insns: &[Insn], corpus: &[Sample]) -> Vec<u32> {
         .collect()
 }
 
-/// Expressions whose programs we do not reconstruct (the reason is in docs/CBPF.md).
-const NOT_RECONSTRUCTED: &[(&str, &str)] = &[("not vlan", "Loopback")];
-
 #[test]
 fn reconstructed_expressions_recompile_to_equivalent_programs() {
     let corpus = corpus();
@@ -362,17 +359,7 @@ fn reconstructed_expressions_recompile_to_equivalent_programs() {
     let mut equivalent = 0;
     for &(expr, mode) in EXPRESSIONS {
         let insns = compile(expr, mode);
-        let skip = NOT_RECONSTRUCTED
-            .iter()
-            .any(|(e, m)| *e == expr && *m == format!("{mode:?}"));
         let rec = cbpf::reconstruct(&insns);
-        if skip {
-            assert!(
-                matches!(rec, Err(cbpf::Error::NotReconstructible { .. })),
-                "{expr}: expected no reconstruction, got {rec:?}"
-            );
-            continue;
-        }
         let rec = rec.unwrap_or_else(|e| panic!("{expr} ({mode:?}): {e}"));
         assert_eq!(rec.snap, Some(262144), "{expr}");
         let again = compile(&rec.expr, mode);

@@ -42,6 +42,8 @@ const MAX_WORK: usize = 200_000;
 struct Conv<'a> {
     dag: &'a Dag,
     work: usize,
+    /// Build the formula of the complement (where the program rejects).
+    negate: bool,
 }
 
 /// Outcome of `c` given the tests assumed on the path so far.
@@ -76,8 +78,8 @@ impl Conv<'_> {
             reason: "internal: dangling node",
         })?;
         match node {
-            Node::Reject => Ok(B::False),
-            Node::Accept(_) => Ok(B::True),
+            Node::Reject => Ok(if self.negate { B::True } else { B::False }),
+            Node::Accept(_) => Ok(if self.negate { B::False } else { B::True }),
             Node::Test { cond, t, f } => {
                 if let Some(out) = implied(cond, assume) {
                     return self.conv(if out { *t } else { *f }, assume);
@@ -314,18 +316,71 @@ pub fn reconstruct(insns: &[Insn]) -> Result<Reconstruction, Error> {
         [k] => Some(*k),
         _ => None,
     };
-    let mut conv = Conv { dag: &dag, work: 0 };
-    let b = conv.conv(dag.root, &mut Vec::new())?;
-    let b = simplify(b);
-    let expr = match &b {
+    let direct = formula_text(&dag, false);
+    // A filter that is a negation prints shorter as `not (…)` of its complement, which
+    // keeps keyword idioms (`not port 80`) intact.
+    let negated = |c: &str| match c {
+        "" => "not len >= 0".to_string(),
+        "not len >= 0" => String::new(),
+        c if !c.contains(' ') || is_wrapped(c) => format!("not {c}"),
+        c => format!("not ({c})"),
+    };
+    let expr = match (direct, formula_text(&dag, true)) {
+        (Ok(d), Ok(c)) => {
+            let n = negated(&c);
+            if n.len() < d.len() && !d.is_empty() {
+                n
+            } else {
+                d
+            }
+        }
+        (Ok(d), Err(_)) => d,
+        (Err(_), Ok(c)) => negated(&c),
+        (Err(e), Err(_)) => return Err(e),
+    };
+    Ok(Reconstruction { expr, snap })
+}
+
+/// Whether `s` is one parenthesized group: `(…)` with the first `(` closing at the end.
+fn is_wrapped(s: &str) -> bool {
+    if !s.starts_with('(') {
+        return false;
+    }
+    let mut depth = 0usize;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1 == s.len();
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The formula of the program (or of its complement) printed as pcap syntax.
+fn formula_text(dag: &Dag, negate: bool) -> Result<String, Error> {
+    let mut conv = Conv {
+        dag,
+        work: 0,
+        negate,
+    };
+    let b = simplify(conv.conv(dag.root, &mut Vec::new())?);
+    Ok(match &b {
         B::True => String::new(),
         B::False => "not len >= 0".into(),
         _ => {
-            let mut facts = Facts::new();
-            render(&b, &mut facts)?.text
+            let text = render(&b, &mut Facts::new())?.text;
+            match text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+                Some(inner) if is_wrapped(&text) => inner.to_string(),
+                _ => text,
+            }
         }
-    };
-    Ok(Reconstruction { expr, snap })
+    })
 }
 
 /// Printed sub-expression with its binding strength.

@@ -55,6 +55,7 @@ macro_rules! kernel_enum {
 }
 
 pub mod core;
+pub mod core_relo;
 pub mod ctype;
 mod error;
 mod maps;

@@ -17,6 +17,10 @@ u64 unlink_failed = 0;
 u64 total_ns = 0;
 u32 denied_execs = 0;
 const volatile u32 protected_uid = 65534;
+u32 last_rq_cpu = 0;
+
+/* A typed per-CPU kernel variable: needs its address from kallsyms at load time. */
+extern const struct rq runqueues __ksym;
 
 SEC("fentry/do_unlinkat")
 int BPF_PROG(unlink_entry, int dfd, struct filename *name)
@@ -24,6 +28,9 @@ int BPF_PROG(unlink_entry, int dfd, struct filename *name)
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	u64 ts = bpf_ktime_get_ns();
 
+	struct rq *rq = (struct rq *)bpf_this_cpu_ptr(&runqueues);
+
+	last_rq_cpu = rq->cpu;
 	bpf_map_update_elem(&unlink_start, &tid, &ts, BPF_ANY);
 	return 0;
 }

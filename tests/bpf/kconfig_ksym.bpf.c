@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Externs resolved by the loader: Kconfig values and kernel symbols (typed variables,
- * typeless addresses, weak ones that may be missing, and kfuncs). */
+/* Externs resolved by the loader: Kconfig values and kernel symbols (typeless addresses,
+ * weak ones that may be missing, and kfuncs). A typed per-CPU ksym is in fentry.bpf.c. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -11,8 +11,9 @@ extern int CONFIG_HZ __kconfig __weak;
 extern bool CONFIG_COREBPF_NOT_A_REAL_OPTION __kconfig __weak;
 extern enum libbpf_tristate CONFIG_BPF_JIT __kconfig __weak;
 
-extern const struct rq runqueues __ksym;          /* per-CPU typed ksym */
-extern const void bpf_prog_active __ksym;         /* typeless ksym */
+/* Typeless ksyms resolve through /proc/kallsyms, which lists data symbols only with
+ * CONFIG_KALLSYMS_ALL: weak, so the program loads either way. */
+extern const void bpf_prog_active __ksym __weak;  /* typeless ksym */
 extern const int corebpf_missing_ksym __ksym __weak;
 
 extern struct task_struct *bpf_task_acquire(struct task_struct *p) __ksym;
@@ -26,7 +27,6 @@ struct kinfo {
 	u32 fake_option;
 	u32 jit;
 	u32 has_missing_ksym;
-	u64 rq_cpu;
 	u64 prog_active_addr;
 	u32 acquired;
 };
@@ -37,7 +37,6 @@ SEC("tp_btf/task_newtask")
 int BPF_PROG(task_newtask, struct task_struct *task, u64 clone_flags)
 {
 	struct task_struct *acquired;
-	struct rq *rq;
 
 	info.version = LINUX_KERNEL_VERSION;
 	info.hz = CONFIG_HZ;
@@ -46,8 +45,6 @@ int BPF_PROG(task_newtask, struct task_struct *task, u64 clone_flags)
 	info.jit = CONFIG_BPF_JIT;
 	info.has_missing_ksym = &corebpf_missing_ksym != 0;
 	info.prog_active_addr = (u64)&bpf_prog_active;
-	rq = (struct rq *)bpf_this_cpu_ptr(&runqueues);
-	info.rq_cpu = rq->cpu;
 
 	acquired = bpf_task_acquire(task);
 	if (acquired) {

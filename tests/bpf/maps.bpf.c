@@ -148,8 +148,9 @@ int use_maps(struct __sk_buff *skb)
 	void *inner;
 
 	fk.proto = skb->protocol;
-	fk.sport = skb->local_port;
-	fk.dport = skb->remote_port >> 16;
+	fk.saddr = skb->ifindex;
+	fk.sport = skb->vlan_tci;
+	fk.dport = skb->pkt_type;
 	st = bpf_map_lookup_elem(&flows, &fk);
 	if (!st) {
 		bpf_map_update_elem(&flows, &fk, &init, BPF_NOEXIST);

@@ -362,13 +362,25 @@ fn annotations_name_maps_globals_calls_and_externs() {
         for want in [
             "call bpf_task_acquire /* kfunc */",
             "call bpf_task_release /* kfunc */",
-            "= &runqueues /* ksym */",
             "= &CONFIG_HZ /* kconfig */",
             "CONFIG_HZ                        kconfig",
         ] {
             assert!(
                 ksym.contains(want),
                 "kconfig_ksym {cpu:?}: missing `{want}`\n{ksym}"
+            );
+        }
+
+        let fentry = dump("fentry", cpu, &[]);
+        for want in [
+            "= &runqueues /* ksym */",
+            "call bpf_this_cpu_ptr#154",
+            "unlink_entry: program tracing, attach trace_fentry, target do_unlinkat",
+            "deny_nobody_exec: program lsm, attach lsm_mac, target bprm_check_security",
+        ] {
+            assert!(
+                fentry.contains(want),
+                "fentry {cpu:?}: missing `{want}`\n{fentry}"
             );
         }
 

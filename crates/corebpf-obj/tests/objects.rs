@@ -418,7 +418,6 @@ fn externs_kconfig_ksym_kfunc() {
             (ExternKind::Kconfig, true)
         );
         assert_eq!(e("CONFIG_BPF_JIT").kind, ExternKind::Kconfig);
-        assert_eq!(e("runqueues").kind, ExternKind::Ksym { typed: true });
         assert_eq!(e("bpf_prog_active").kind, ExternKind::Ksym { typed: false });
         assert_eq!(
             (

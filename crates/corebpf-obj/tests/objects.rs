@@ -590,6 +590,16 @@ fn program_types_of_the_test_programs() {
             .find(|p| p.name == "sleepable_getpgid")
             .unwrap();
         assert!(p.kind.unwrap().sleepable);
+        let rq = obj.externs.iter().find(|e| e.name == "runqueues").unwrap();
+        assert_eq!(
+            (rq.kind, rq.weak),
+            (ExternKind::Ksym { typed: true }, false)
+        );
+        let btf = obj.btf.as_ref().unwrap();
+        assert_eq!(
+            corebpf_obj::ctype::type_name(btf, rq.type_id.unwrap()),
+            "const struct rq"
+        );
     });
     with("bashreadline", Cpu::V3, |obj| {
         let p = obj.programs().find(|p| p.name == "printret").unwrap();

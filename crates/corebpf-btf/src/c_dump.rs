@@ -27,9 +27,11 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
 
-use crate::{Btf, BtfError, Member, Type, TypeId, TypeKind};
+use crate::types::u32_at;
+use crate::{Btf, BtfError, Endian, Kind, Member, Type, TypeId, TypeKind};
 
 /// Deepest type nesting (embedded records, typedef and modifier chains, nested declarators)
 /// the dumper follows before it rejects the input as malformed. Kernels need less than 16; the
@@ -110,7 +112,7 @@ pub fn dump_c_with_renames<W: Write + ?Sized>(
             }
         }
         None => {
-            for id in 1..btf.len() {
+            for id in 1..d.len {
                 d.dump_type(id)?;
             }
         }
@@ -174,6 +176,40 @@ struct State {
     name_dup: u32,
 }
 
+/// What the hot paths read from a type record without decoding names.
+#[derive(Debug, Clone, Copy)]
+struct Head<'a> {
+    kind: Kind,
+    kflag: bool,
+    vlen: usize,
+    raw: &'a [u8],
+    endian: Endian,
+    /// Size (sized kinds) or referenced type (PTR, TYPEDEF, modifiers).
+    size_or_type: u32,
+    /// ARRAY element type.
+    elem: u32,
+    /// ARRAY element count.
+    len: u32,
+}
+
+impl Head<'_> {
+    /// Type of FUNC_PROTO parameter `i`.
+    fn param_type(&self, i: usize) -> u32 {
+        u32_at(self.raw, 12 + 8 * i + 4, self.endian)
+    }
+
+    /// STRUCT/UNION member `i`: type, bit offset, bitfield size (names are not needed here).
+    fn member(&self, i: usize) -> (TypeId, u32, u32) {
+        let ty = u32_at(self.raw, 12 + 12 * i + 4, self.endian);
+        let off = u32_at(self.raw, 12 + 12 * i + 8, self.endian);
+        if self.kflag {
+            (ty, off & 0x00ff_ffff, off >> 24)
+        } else {
+            (ty, off, 0)
+        }
+    }
+}
+
 /// Layout facts of a struct/union, computed once.
 #[derive(Debug, Clone, Copy, Default)]
 struct Layout {
@@ -188,20 +224,49 @@ struct Layout {
     union_pad: bool,
 }
 
+/// FNV-1a: names are short and not attacker-chosen hash keys here (a map per dump).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type NameMap<'a> = HashMap<&'a str, u32, BuildHasherDefault<Fnv>>;
+
 struct Dumper<'b, 'a, W: Write + ?Sized> {
     btf: &'b Btf<'a>,
     out: &'b mut W,
     buf: String,
     st: Vec<State>,
     layout: Vec<Layout>,
+    /// Alignment of each type as log2 + 1 (0: not computed yet).
+    align: Vec<u8>,
     /// Struct/union/enum tags already used, with how often.
-    type_names: HashMap<&'a str, u32>,
+    type_names: NameMap<'a>,
     /// Typedef names and enumerators (one C namespace), with how often.
-    ident_names: HashMap<&'a str, u32>,
+    ident_names: NameMap<'a>,
     /// Types to define, in order, for the current root type.
     queue: Vec<TypeId>,
     /// Shared stack of declaration chains (see `emit_decl`).
     stack: Vec<TypeId>,
+    /// The BTF has TYPE_TAG types (the header then defines the tag macro).
+    has_type_tags: bool,
+    /// `btf.len()`.
+    len: u32,
 }
 
 fn type_err(id: TypeId, problem: &'static str) -> CDumpError {
@@ -227,23 +292,27 @@ fn scalar_align(size: u32) -> u32 {
 
 impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
     fn new(btf: &'b Btf<'a>, out: &'b mut W) -> Result<Self, CDumpError> {
-        let n = btf.len() as usize;
+        let len = btf.len();
+        let n = len as usize;
         let mut d = Dumper {
             btf,
             out,
             buf: String::with_capacity(FLUSH_AT + 4096),
             st: vec![State::default(); n.max(1)],
             layout: vec![Layout::default(); n.max(1)],
-            type_names: HashMap::new(),
-            ident_names: HashMap::new(),
+            align: vec![0; n.max(1)],
+            type_names: NameMap::default(),
+            ident_names: NameMap::default(),
             queue: Vec::new(),
             stack: Vec::with_capacity(64),
+            has_type_tags: false,
+            len,
         };
         if let Some(v) = d.st.first_mut() {
             v.order = Order::Done;
             v.emit = Emit::Done;
         }
-        d.mark_referenced()?;
+        d.scan()?;
         Ok(d)
     }
 
@@ -254,10 +323,12 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
 
     #[inline]
     fn state(&mut self, id: TypeId) -> Result<&mut State, CDumpError> {
-        let len = self.btf.len();
-        self.st
-            .get_mut(id as usize)
-            .ok_or(CDumpError::IdOutOfRange { id, len })
+        let len = self.len;
+        // A match, not `ok_or`: this is the hottest call and the unused error is not free.
+        match self.st.get_mut(id as usize) {
+            Some(st) => Ok(st),
+            None => Err(CDumpError::IdOutOfRange { id, len }),
+        }
     }
 
     fn set_referenced(&mut self, id: TypeId) -> Result<(), CDumpError> {
@@ -265,42 +336,72 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
         Ok(())
     }
 
-    /// Marks every type some other type refers to: an anonymous enum nobody refers to is a
-    /// top-level constant declaration, one that is referred to is written inline.
-    fn mark_referenced(&mut self) -> Result<(), CDumpError> {
-        for id in 1..self.btf.len() {
-            let t = self.ty(id)?;
-            match t.kind {
-                TypeKind::Ptr { target }
-                | TypeKind::Typedef { target }
-                | TypeKind::Volatile { target }
-                | TypeKind::Const { target }
-                | TypeKind::Restrict { target }
-                | TypeKind::TypeTag { target }
-                | TypeKind::DeclTag { target, .. } => self.set_referenced(target)?,
-                TypeKind::Func { proto, .. } => self.set_referenced(proto)?,
-                TypeKind::Var { ty, .. } => self.set_referenced(ty)?,
-                TypeKind::Array { elem, index, .. } => {
-                    self.set_referenced(elem)?;
-                    self.set_referenced(index)?;
+    /// The raw record of a type and its blob's byte order (looking into the base for split BTF).
+    fn raw_record(&self, id: TypeId) -> Option<(&'a [u8], Endian)> {
+        let mut b: &Btf<'a> = self.btf;
+        loop {
+            if id >= b.first_id() {
+                return b.raw_type_bytes(id).map(|r| (r, b.endian()));
+            }
+            b = b.base()?;
+        }
+    }
+
+    /// First pass over every type, straight from the records (no names decoded): marks every
+    /// type some other type refers to (an anonymous enum nobody refers to is a top-level
+    /// constant declaration, one that is referred to is written inline), notes which types
+    /// have no C declaration, and whether any type tag exists.
+    fn scan(&mut self) -> Result<(), CDumpError> {
+        let len = self.len;
+        for id in 1..len {
+            let Some((raw, e)) = self.raw_record(id) else {
+                return Err(CDumpError::IdOutOfRange { id, len });
+            };
+            let word = |off: usize| u32_at(raw, off, e);
+            let info = word(4);
+            let kind = Kind::from_u8(((info >> 24) & 0x1f) as u8).unwrap_or(Kind::Void);
+            let vlen = (info & 0xffff) as usize;
+            let target = word(8);
+            match kind {
+                Kind::Ptr
+                | Kind::Typedef
+                | Kind::Volatile
+                | Kind::Const
+                | Kind::Restrict
+                | Kind::TypeTag
+                | Kind::DeclTag
+                | Kind::Func
+                | Kind::Var => self.set_referenced(target)?,
+                Kind::Array => {
+                    self.set_referenced(word(12))?;
+                    self.set_referenced(word(16))?;
                 }
-                TypeKind::Struct { members, .. } | TypeKind::Union { members, .. } => {
-                    for m in members.iter() {
-                        self.set_referenced(m.ty)?;
+                Kind::Struct | Kind::Union => {
+                    for i in 0..vlen {
+                        self.set_referenced(word(12 + 12 * i + 4))?;
                     }
                 }
-                TypeKind::FuncProto { ret, params } => {
-                    self.set_referenced(ret)?;
-                    for p in params.iter() {
-                        self.set_referenced(p.ty)?;
+                Kind::FuncProto => {
+                    self.set_referenced(target)?;
+                    for i in 0..vlen {
+                        self.set_referenced(word(12 + 8 * i + 4))?;
                     }
                 }
-                TypeKind::Datasec { vars, .. } => {
-                    for v in vars.iter() {
-                        self.set_referenced(v.ty)?;
+                Kind::Datasec => {
+                    for i in 0..vlen {
+                        self.set_referenced(word(12 + 12 * i))?;
                     }
                 }
                 _ => {}
+            }
+            if kind == Kind::TypeTag {
+                self.has_type_tags = true;
+            }
+            if matches!(kind, Kind::Func | Kind::Var | Kind::Datasec | Kind::DeclTag) {
+                // Nothing to declare: done before it starts.
+                let st = self.state(id)?;
+                st.order = Order::Done;
+                st.emit = Emit::Done;
             }
         }
         Ok(())
@@ -341,7 +442,7 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
                  #endif\n\n",
             );
         }
-        if self.has_type_tags()? {
+        if self.has_type_tags {
             let _ = write!(
                 self.buf,
                 "#ifndef {m}\n\
@@ -358,15 +459,6 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
             );
         }
         Ok(())
-    }
-
-    fn has_type_tags(&self) -> Result<bool, CDumpError> {
-        for id in 1..self.btf.len() {
-            if matches!(self.ty(id)?.kind, TypeKind::TypeTag { .. }) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
     }
 
     fn footer(&mut self, opts: &COptions) -> Result<(), CDumpError> {
@@ -455,6 +547,27 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
         if state == Order::Done {
             return Ok(true);
         }
+        // Kinds without names or members are followed straight from the record.
+        let h = self.head(id)?;
+        match h.kind {
+            Kind::Ptr => {
+                let strong = self.order(h.size_or_type, true, depth + 1)?;
+                self.state(id)?.order = Order::Done;
+                return Ok(strong);
+            }
+            Kind::Array => return self.order(h.elem, false, depth + 1),
+            Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag => {
+                return self.order(h.size_or_type, through_ptr, depth + 1)
+            }
+            Kind::FuncProto => {
+                let mut strong = self.order(h.size_or_type, through_ptr, depth + 1)?;
+                for i in 0..h.vlen {
+                    strong |= self.order(h.param_type(i), through_ptr, depth + 1)?;
+                }
+                return Ok(strong);
+            }
+            _ => {}
+        }
         let t = self.ty(id)?;
         let composite = matches!(t.kind, TypeKind::Struct { .. } | TypeKind::Union { .. });
         if state == Order::Visiting {
@@ -478,13 +591,13 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
                 Ok(strong)
             }
             TypeKind::Array { elem, .. } => self.order(elem, false, depth + 1),
-            TypeKind::Struct { members, .. } | TypeKind::Union { members, .. } => {
+            TypeKind::Struct { .. } | TypeKind::Union { .. } => {
                 if through_ptr && !t.name.is_empty() {
                     return Ok(false);
                 }
                 self.state(id)?.order = Order::Visiting;
-                for m in members.iter() {
-                    self.order(m.ty, false, depth + 1)?;
+                for i in 0..h.vlen {
+                    self.order(h.member(i).0, false, depth + 1)?;
                 }
                 if !t.name.is_empty() {
                     self.queue.push(id);
@@ -543,6 +656,24 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
         let st = *self.state(id)?;
         if st.emit == Emit::Done {
             return Ok(());
+        }
+        if st.emit == Emit::Pending {
+            // Kinds without names or members are followed straight from the record.
+            let h = self.head(id)?;
+            match h.kind {
+                Kind::Ptr | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag => {
+                    return self.emit(h.size_or_type, cont_id, depth + 1)
+                }
+                Kind::Array => return self.emit(h.elem, cont_id, depth + 1),
+                Kind::FuncProto => {
+                    self.emit(h.size_or_type, cont_id, depth + 1)?;
+                    for i in 0..h.vlen {
+                        self.emit(h.param_type(i), cont_id, depth + 1)?;
+                    }
+                    return Ok(());
+                }
+                _ => {}
+            }
         }
         let t = self.ty(id)?;
         let top_level = cont_id == 0;
@@ -604,14 +735,15 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
                 }
                 self.state(id)?.emit = Emit::Done;
             }
-            TypeKind::Struct { members, .. } | TypeKind::Union { members, .. } => {
+            TypeKind::Struct { .. } | TypeKind::Union { .. } => {
                 self.state(id)?.emit = Emit::InProgress;
                 if top_level || t.name.is_empty() {
                     // The members' types get written out: they need definitions or
                     // forward declarations first.
                     let inner = if t.name.is_empty() { cont_id } else { id };
-                    for m in members.iter() {
-                        self.emit(m.ty, inner, depth + 1)?;
+                    let h = self.head(id)?;
+                    for i in 0..h.vlen {
+                        self.emit(h.member(i).0, inner, depth + 1)?;
                     }
                 } else if !st.fwd_emitted && id != cont_id {
                     self.put_struct_fwd(id, &t)?;
@@ -672,33 +804,61 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
 
     // ---------------------------------------------------------------- layout
 
+    /// Kind and the fields size and alignment need, read from the record without decoding
+    /// names (these are asked for several times per member).
+    fn head(&self, id: TypeId) -> Result<Head<'a>, CDumpError> {
+        if id == 0 {
+            return Ok(Head {
+                kind: Kind::Void,
+                kflag: false,
+                vlen: 0,
+                raw: &[],
+                endian: Endian::Little,
+                size_or_type: 0,
+                elem: 0,
+                len: 0,
+            });
+        }
+        let len = self.len;
+        let Some((raw, e)) = self.raw_record(id) else {
+            return Err(CDumpError::IdOutOfRange { id, len });
+        };
+        let info = u32_at(raw, 4, e);
+        Ok(Head {
+            kind: Kind::from_u8(((info >> 24) & 0x1f) as u8).unwrap_or(Kind::Void),
+            kflag: info >> 31 != 0,
+            vlen: (info & 0xffff) as usize,
+            raw,
+            endian: e,
+            size_or_type: u32_at(raw, 8, e),
+            elem: u32_at(raw, 12, e),
+            len: u32_at(raw, 20, e),
+        })
+    }
+
     /// Size in bytes of a type as a member (0 for types without a size).
     fn size_of(&self, mut id: TypeId) -> Result<u64, CDumpError> {
         let mut mult: u64 = 1;
         for _ in 0..MAX_DEPTH {
-            let t = self.ty(id)?;
-            let size = match t.kind {
-                TypeKind::Int { size, .. }
-                | TypeKind::Float { size }
-                | TypeKind::Enum { size, .. }
-                | TypeKind::Enum64 { size, .. }
-                | TypeKind::Struct { size, .. }
-                | TypeKind::Union { size, .. }
-                | TypeKind::Datasec { size, .. } => u64::from(size),
-                TypeKind::Ptr { .. } => 8,
-                TypeKind::Array { elem, len, .. } => {
+            let h = self.head(id)?;
+            let size = match h.kind {
+                Kind::Int
+                | Kind::Float
+                | Kind::Enum
+                | Kind::Enum64
+                | Kind::Struct
+                | Kind::Union
+                | Kind::Datasec => u64::from(h.size_or_type),
+                Kind::Ptr => 8,
+                Kind::Array => {
                     mult = mult
-                        .checked_mul(u64::from(len))
+                        .checked_mul(u64::from(h.len))
                         .ok_or_else(|| type_err(id, "array size overflows"))?;
-                    id = elem;
+                    id = h.elem;
                     continue;
                 }
-                TypeKind::Typedef { target }
-                | TypeKind::Volatile { target }
-                | TypeKind::Const { target }
-                | TypeKind::Restrict { target }
-                | TypeKind::TypeTag { target } => {
-                    id = target;
+                Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag => {
+                    id = h.size_or_type;
                     continue;
                 }
                 _ => 0,
@@ -715,22 +875,30 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
         if depth > MAX_DEPTH {
             return Err(too_deep(id));
         }
-        let t = self.ty(id)?;
-        Ok(match t.kind {
-            TypeKind::Int { size, .. }
-            | TypeKind::Float { size }
-            | TypeKind::Enum { size, .. }
-            | TypeKind::Enum64 { size, .. } => scalar_align(size),
-            TypeKind::Ptr { .. } => 8,
-            TypeKind::Array { elem, .. } => self.align_of(elem, depth + 1)?,
-            TypeKind::Typedef { target }
-            | TypeKind::Volatile { target }
-            | TypeKind::Const { target }
-            | TypeKind::Restrict { target }
-            | TypeKind::TypeTag { target } => self.align_of(target, depth + 1)?,
-            TypeKind::Struct { .. } | TypeKind::Union { .. } => self.layout(id, &t, depth)?.align,
+        if let Some(&a) = self.align.get(id as usize) {
+            if a != 0 {
+                return Ok(1 << (a - 1));
+            }
+        }
+        let h = self.head(id)?;
+        let align = match h.kind {
+            Kind::Int | Kind::Float | Kind::Enum | Kind::Enum64 => scalar_align(h.size_or_type),
+            Kind::Ptr => 8,
+            Kind::Array => self.align_of(h.elem, depth + 1)?,
+            Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag => {
+                self.align_of(h.size_or_type, depth + 1)?
+            }
+            Kind::Struct | Kind::Union => {
+                let t = self.ty(id)?;
+                self.layout(id, &t, depth)?.align
+            }
             _ => 1,
-        })
+        };
+        if let Some(slot) = self.align.get_mut(id as usize) {
+            // Alignments are powers of two up to 2^12 here.
+            *slot = align.trailing_zeros() as u8 + 1;
+        }
+        Ok(align)
     }
 
     /// Works out whether a struct/union needs `packed`/`aligned` and its resulting alignment.
@@ -740,31 +908,33 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
                 return Ok(*l);
             }
         }
-        let (size, members, is_union) = match t.kind {
-            TypeKind::Struct { size, members } => (size, members, false),
-            TypeKind::Union { size, members } => (size, members, true),
+        let (size, is_union) = match t.kind {
+            TypeKind::Struct { size, .. } => (size, false),
+            TypeKind::Union { size, .. } => (size, true),
             _ => return Ok(Layout::default()),
         };
+        let h = self.head(id)?;
         let size_bits = u64::from(size) * 8;
         let mut max_align: u32 = 1;
         let mut packed = false;
         let mut max_bits: u64 = 0;
-        for m in members.iter() {
-            let align = self.align_of(m.ty, depth + 1)?;
+        for i in 0..h.vlen {
+            let (ty, bit_offset, bitfield_size) = h.member(i);
+            let align = self.align_of(ty, depth + 1)?;
             max_align = max_align.max(align);
-            let off = u64::from(m.bit_offset);
+            let off = u64::from(bit_offset);
             let unit = u64::from(align) * 8;
-            if m.bitfield_size == 0 {
+            if bitfield_size == 0 {
                 if off % unit != 0 {
                     packed = true;
                 }
-                max_bits = max_bits.max(off + self.size_of(m.ty)? * 8);
+                max_bits = max_bits.max(off + self.size_of(ty)? * 8);
             } else {
                 // A bitfield may not straddle a unit of its type unless the struct is packed.
-                if off % unit + u64::from(m.bitfield_size) > unit {
+                if off % unit + u64::from(bitfield_size) > unit {
                     packed = true;
                 }
-                max_bits = max_bits.max(off + u64::from(m.bitfield_size));
+                max_bits = max_bits.max(off + u64::from(bitfield_size));
             }
         }
         if u64::from(size) % u64::from(max_align) != 0 {
@@ -1047,34 +1217,34 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
             if id == 0 {
                 break;
             }
-            let t = self.ty(id)?;
-            match t.kind {
-                TypeKind::Ptr { target }
-                | TypeKind::Volatile { target }
-                | TypeKind::Const { target }
-                | TypeKind::Restrict { target }
-                | TypeKind::TypeTag { target } => id = target,
-                TypeKind::FuncProto { ret, .. } => id = ret,
-                TypeKind::Array { elem, .. } => id = elem,
-                TypeKind::Typedef { target } if t.name == BUILTIN_VA_LIST && target != 0 => {
-                    // Not redefinable in C: written as the type it stands for, which keeps
-                    // the layout of structs holding a `va_list`.
-                    self.stack.pop();
-                    id = target;
+            let h = self.head(id)?;
+            match h.kind {
+                Kind::Ptr
+                | Kind::Volatile
+                | Kind::Const
+                | Kind::Restrict
+                | Kind::TypeTag
+                | Kind::FuncProto => id = h.size_or_type,
+                Kind::Array => id = h.elem,
+                Kind::Typedef => {
+                    let target = h.size_or_type;
+                    if target != 0 && self.ty(id)?.name == BUILTIN_VA_LIST {
+                        // Not redefinable in C: written as the type it stands for, which
+                        // keeps the layout of structs holding a `va_list`.
+                        self.stack.pop();
+                        id = target;
+                    } else {
+                        break;
+                    }
                 }
-                TypeKind::Int { .. }
-                | TypeKind::Float { .. }
-                | TypeKind::Enum { .. }
-                | TypeKind::Enum64 { .. }
-                | TypeKind::Fwd { .. }
-                | TypeKind::Struct { .. }
-                | TypeKind::Union { .. }
-                | TypeKind::Typedef { .. } => break,
-                TypeKind::Void
-                | TypeKind::Func { .. }
-                | TypeKind::Var { .. }
-                | TypeKind::Datasec { .. }
-                | TypeKind::DeclTag { .. } => {
+                Kind::Int
+                | Kind::Float
+                | Kind::Enum
+                | Kind::Enum64
+                | Kind::Fwd
+                | Kind::Struct
+                | Kind::Union => break,
+                Kind::Void | Kind::Func | Kind::Var | Kind::Datasec | Kind::DeclTag => {
                     self.stack.truncate(start);
                     return Err(type_err(id, "kind cannot appear in a C type declaration"));
                 }
@@ -1090,9 +1260,9 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
         r
     }
 
-    fn kind_at(&self, pos: usize) -> Result<Option<TypeKind<'a>>, CDumpError> {
+    fn kind_at(&self, pos: usize) -> Result<Option<Kind>, CDumpError> {
         match self.stack.get(pos) {
-            Some(&id) => Ok(Some(self.ty(id)?.kind)),
+            Some(&id) => Ok(Some(self.head(id)?.kind)),
             None => Ok(None),
         }
     }
@@ -1101,9 +1271,9 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
     fn put_leading_mods(&mut self, start: usize, top: &mut usize) -> Result<(), CDumpError> {
         while *top > start {
             let kw = match self.kind_at(*top - 1)? {
-                Some(TypeKind::Volatile { .. }) => "volatile ",
-                Some(TypeKind::Const { .. }) => "const ",
-                Some(TypeKind::Restrict { .. }) => "restrict ",
+                Some(Kind::Volatile) => "volatile ",
+                Some(Kind::Const) => "const ",
+                Some(Kind::Restrict) => "restrict ",
                 _ => return Ok(()),
             };
             self.put(kw);
@@ -1116,10 +1286,7 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
     fn drop_mods(&mut self, start: usize, top: &mut usize) -> Result<(), CDumpError> {
         while *top > start {
             match self.kind_at(*top - 1)? {
-                Some(TypeKind::Volatile { .. })
-                | Some(TypeKind::Const { .. })
-                | Some(TypeKind::Restrict { .. })
-                | Some(TypeKind::TypeTag { .. }) => *top -= 1,
+                Some(Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag) => *top -= 1,
                 _ => return Ok(()),
             }
         }
@@ -1152,6 +1319,19 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
                 self.put_leading_mods(start, top)?;
                 self.put("void");
                 last_was_ptr = false;
+                continue;
+            }
+            // Pointers and qualifiers need nothing but their kind.
+            let fast = match self.head(id)?.kind {
+                Kind::Ptr => Some(if last_was_ptr { "*" } else { " *" }),
+                Kind::Volatile => Some(" volatile"),
+                Kind::Const => Some(" const"),
+                Kind::Restrict => Some(" restrict"),
+                _ => None,
+            };
+            if let Some(text) = fast {
+                self.put(text);
+                last_was_ptr = text.ends_with('*');
                 continue;
             }
             let t = self.ty(id)?;
@@ -1209,7 +1389,7 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
                         let _ = write!(self.buf, "[{len}]");
                         return Ok(());
                     }
-                    let multidim = matches!(self.kind_at(*top - 1)?, Some(TypeKind::Array { .. }));
+                    let multidim = self.kind_at(*top - 1)? == Some(Kind::Array);
                     if !fname.is_empty() && !last_was_ptr {
                         self.put(" ");
                     }

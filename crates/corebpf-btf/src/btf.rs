@@ -938,7 +938,7 @@ impl<'a> Btf<'a> {
     /// at an offset its type's alignment does not allow or the size is not a multiple of
     /// it (a packed struct).
     pub fn align_of(&self, id: TypeId) -> Result<u64, BtfError> {
-        let mut budget: u32 = 1 << 20;
+        let mut budget: u32 = 1 << 16;
         self.align_rec(id, 0, &mut budget)
     }
 

@@ -15,7 +15,11 @@ mod ext;
 mod strings;
 mod types;
 
+pub mod c_dump;
 pub mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod json;
 pub mod raw;
 mod writer;
 

@@ -256,7 +256,9 @@ fn core_relocations_match_libbpf() {
         total += ours.len();
         compared += 1;
     }
-    eprintln!("compared {compared} objects, {total} CO-RE records; libbpf could not load {skipped:?}");
+    eprintln!(
+        "compared {compared} objects, {total} CO-RE records; libbpf could not load {skipped:?}"
+    );
     assert!(
         compared >= 3 && total > 20,
         "compared {compared} objects / {total} records with libbpf (libbpf could not load: {skipped:?})"

@@ -1,6 +1,7 @@
 //! Compiles every `tests/bpf/*.bpf.c` with clang into `OUT_DIR`, once per CPU version and, for
 //! programs that need no kernel headers, once more big-endian. Generates `vmlinux.h` from the
-//! running kernel's BTF first, and a Rust table of the produced objects (`objects.rs`).
+//! running kernel's BTF first (with `corebpf_btf::c_dump`, corebpf's own BTF-to-C dumper), and a
+//! Rust table of the produced objects (`objects.rs`).
 
 use std::fmt::Write as _;
 use std::fs;
@@ -39,7 +40,6 @@ fn run() -> Result<(), String> {
         .map_err(|e| format!("tests/bpf next to the workspace root: {e}"))?;
     println!("cargo:rerun-if-changed={}", src_dir.display());
     println!("cargo:rerun-if-env-changed=COREBPF_CLANG");
-    println!("cargo:rerun-if-env-changed=COREBPF_BPFTOOL");
     println!("cargo:rerun-if-changed=build.rs");
 
     let clang = std::env::var("COREBPF_CLANG").unwrap_or_else(|_| CLANG.to_string());
@@ -112,27 +112,14 @@ fn check_tool(tool: &str, arg: &str, package: &str) -> Result<(), String> {
 }
 
 fn generate_vmlinux_h(dest: &Path) -> Result<(), String> {
-    if !Path::new(VMLINUX_BTF).exists() {
-        return Err(format!(
-            "{VMLINUX_BTF} is missing: the kernel must be built with CONFIG_DEBUG_INFO_BTF"
-        ));
-    }
-    let bpftool = std::env::var("COREBPF_BPFTOOL").unwrap_or_else(|_| "bpftool".to_string());
-    let out = Command::new(&bpftool)
-        .args(["btf", "dump", "file", VMLINUX_BTF, "format", "c"])
-        .output()
-        .map_err(|e| {
-            format!("cannot run `{bpftool}` ({e}); install bpftool (`apt-get install bpftool`)")
-        })?;
-    if !out.status.success() {
-        return Err(format!(
-            "`{bpftool} btf dump file {VMLINUX_BTF} format c` failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
+    let btf = fs::read(VMLINUX_BTF).map_err(|e| {
+        format!("reading {VMLINUX_BTF} ({e}): the kernel must be built with CONFIG_DEBUG_INFO_BTF")
+    })?;
+    let header = corebpf_btf::c_dump::vmlinux_header(&btf)
+        .map_err(|e| format!("writing vmlinux.h from {VMLINUX_BTF}: {e}"))?;
     // Rewrite only when the content changed, so clang's outputs stay fresh and cheap.
-    if fs::read(dest).ok().as_deref() != Some(&out.stdout[..]) {
-        fs::write(dest, &out.stdout).map_err(|e| format!("writing {}: {e}", dest.display()))?;
+    if fs::read(dest).ok().as_deref() != Some(header.as_bytes()) {
+        fs::write(dest, header).map_err(|e| format!("writing {}: {e}", dest.display()))?;
     }
     Ok(())
 }

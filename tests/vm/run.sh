@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Boot Debian's current 6.1 amd64 kernel under qemu with corebpf in an initramfs, run the
+# guest part of the test suite (guest-tests.sh) and check its results on the host.
+#
+#   tests/vm/run.sh [OUT_DIR]
+#
+# Environment:
+#   COREBPF     corebpf binary to run in the guest [target/release/corebpf, else target/debug]
+#   VM_OBJECTS  directory of compiled test objects (*.o) copied to the guest's /objects
+#   VM_TIMEOUT  seconds before the guest is killed [300]
+#   VM_CACHE    download cache [target/vm-cache]
+#   VM_BOOT     bzimage (default) or elf (PVH boot of the ELF vmlinux inside the bzImage)
+#
+# Output in OUT_DIR [target/vm-run]: console.log (serial console), data.log (second serial
+# port), results.txt ("PASS name" / "FAIL name" lines), guest files (guest-*.bin) and
+# host-vmlinux.btf (`corebpf btf extract` of the booted image). Exits non-zero on any failure,
+# including a missing qemu or kernel: nothing is skipped.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/kernel.sh"
+OUT=${1:-${CARGO_TARGET_DIR:-$VM_REPO/target}/vm-run}
+VM_TIMEOUT=${VM_TIMEOUT:-300}
+t0=$(date +%s.%N)
+
+# --- qemu ---
+if ! command -v qemu-system-x86_64 >/dev/null; then
+	[ "$(id -u)" = 0 ] || vm_die "qemu-system-x86_64 is missing: install the qemu-system-x86 package"
+	vm_log "installing qemu-system-x86"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq --no-install-recommends qemu-system-x86 >&2 ||
+		{ apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends qemu-system-x86 >&2; } ||
+		vm_die "cannot install qemu-system-x86 with apt-get"
+	command -v qemu-system-x86_64 >/dev/null || vm_die "qemu-system-x86_64 still missing after installing qemu-system-x86"
+fi
+busybox=
+for b in /bin/busybox /usr/bin/busybox; do
+	if [ -x "$b" ] && ! ldd "$b" >/dev/null 2>&1; then busybox=$b; fi
+done
+if [ -z "$busybox" ]; then
+	[ "$(id -u)" = 0 ] || vm_die "a static busybox is missing: install the busybox-static package"
+	vm_log "installing busybox-static"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >&2 ||
+		vm_die "cannot install busybox-static with apt-get"
+	busybox=/bin/busybox
+	ldd "$busybox" >/dev/null 2>&1 && vm_die "$busybox is not statically linked"
+fi
+
+# --- kernel ---
+vmlinuz=$(vm_fetch_kernel amd64)
+kernel=$vmlinuz
+# VM_BOOT=elf boots the ELF vmlinux through PVH instead (no decompression in the guest; not
+# faster under TCG here, where the bzImage's own decompression is quick).
+if [ "${VM_BOOT:-bzimage}" = elf ]; then
+	kernel=$(vm_elf_vmlinux "$vmlinuz")
+	[ -n "$kernel" ] || vm_die "cannot get the ELF vmlinux out of $vmlinuz (needs an xz payload and xz)"
+fi
+
+# --- corebpf ---
+corebpf=${COREBPF:-}
+if [ -z "$corebpf" ]; then
+	for c in "$VM_REPO/target/release/corebpf" "$VM_REPO/target/debug/corebpf"; do
+		[ -x "$c" ] && { corebpf=$c; break; }
+	done
+fi
+[ -n "$corebpf" ] && [ -x "$corebpf" ] || vm_die "no corebpf binary (build it with cargo build, or set COREBPF)"
+
+# --- initramfs ---
+rm -rf "$OUT"
+mkdir -p "$OUT"
+echo "$vmlinuz" >"$OUT/image.txt"
+root=$OUT/root
+mkdir -p "$root"/{bin,sbin,usr/bin,proc,sys,dev,tmp,root,vm,objects}
+cp "$busybox" "$root/bin/busybox"
+cp "$here/guest-init.sh" "$root/init"
+cp "$here/guest-tests.sh" "$root/vm/guest-tests.sh"
+chmod 755 "$root/init"
+# Debug info is of no use in the guest and only slows the initramfs down.
+strip --strip-debug -o "$root/bin/corebpf" "$corebpf" 2>/dev/null || cp "$corebpf" "$root/bin/corebpf"
+# A dynamic binary brings its shared libraries and loader along, at the same paths.
+if ldd "$corebpf" >/dev/null 2>&1; then
+	ldd "$corebpf" | grep -oE '(/[^ ]+)' | while read -r lib; do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+fi
+if [ -n "${VM_OBJECTS:-}" ]; then
+	[ -d "$VM_OBJECTS" ] || vm_die "VM_OBJECTS=$VM_OBJECTS is not a directory"
+	cp "$VM_OBJECTS"/*.o "$root/objects/" 2>/dev/null || vm_die "no .o files in $VM_OBJECTS"
+fi
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | "$busybox" cpio -o -H newc 2>/dev/null) |
+	gzip -1 >"$OUT/initramfs.cpio.gz"
+rm -rf "$root"
+
+# --- boot ---
+accel=(-accel tcg)
+if grep -qwE 'vmx|svm' /proc/cpuinfo && [ ! -e /sys/module/kvm_pvm ] && [ -w /dev/kvm ]; then
+	accel=(-accel kvm -cpu host)
+fi
+t1=$(date +%s.%N)
+vm_log "booting $(basename "$kernel") (${accel[*]}), timeout ${VM_TIMEOUT}s"
+rc=0
+timeout --foreground -k 5 "$VM_TIMEOUT" qemu-system-x86_64 \
+	"${accel[@]}" -m 1G -smp 1 -nographic -no-reboot -nodefaults \
+	-kernel "$kernel" -initrd "$OUT/initramfs.cpio.gz" \
+	-append "console=ttyS0 panic=-1 oops=panic quiet loglevel=3 rdinit=/init" \
+	-serial "file:$OUT/console.log" -serial "file:$OUT/data.log" \
+	</dev/null >"$OUT/qemu.log" 2>&1 || rc=$?
+t2=$(date +%s.%N)
+[ $rc = 124 ] && vm_log "guest killed after ${VM_TIMEOUT}s"
+[ $rc != 0 ] && [ $rc != 124 ] && vm_log "qemu exited with status $rc: $(tail -n 3 "$OUT/qemu.log")"
+
+# --- results ---
+# Markers may follow terminal escapes the firmware printed on the same line.
+tr -d '\r' <"$OUT/console.log" | sed 's/^.*\(@@COREBPF-\)/\1/' >"$OUT/console.txt"
+tr -d '\r' <"$OUT/data.log" >"$OUT/data.txt"
+results=$OUT/results.txt
+: >"$results"
+fail=0
+pass() { echo "PASS $1" >>"$results"; }
+failed() {
+	echo "FAIL $1${2:+ ($2)}" >>"$results"
+	fail=1
+}
+if grep -q '^@@COREBPF-VM BEGIN' "$OUT/console.txt"; then pass guest-boot; else failed guest-boot "no BEGIN marker"; fi
+if grep -q '^@@COREBPF-VM END' "$OUT/console.txt"; then pass guest-end; else failed guest-end "no END marker (timeout or crash)"; fi
+while read -r _ _ name verdict rest; do
+	if [ "$verdict" = PASS ]; then pass "guest:$name"; else failed "guest:$name" "$rest"; fi
+done < <(grep '^@@COREBPF-VM TEST ' "$OUT/console.txt")
+
+# Files copied out, checked against the size and sha256 the guest printed.
+while read -r _ _ name bytes sha; do
+	bytes=${bytes#bytes=}
+	sha=${sha#sha256=}
+	f=$OUT/guest-$name
+	sed -n "/^@@COREBPF-FILE BEGIN $name\$/,/^@@COREBPF-FILE END $name\$/p" "$OUT/data.txt" |
+		sed '1d;$d' | base64 -d | gunzip >"$f" 2>/dev/null || true
+	if [ "$(stat -c %s "$f")" = "$bytes" ] && [ "$(sha256sum <"$f" | cut -d' ' -f1)" = "$sha" ]; then
+		pass "copy:$name"
+	else
+		failed "copy:$name" "received $(stat -c %s "$f") bytes, guest had $bytes"
+	fi
+done < <(grep '^@@COREBPF-VM FILE ' "$OUT/console.txt")
+
+# The host-side extract of the booted image must equal the guest's /sys/kernel/btf/vmlinux.
+if "$corebpf" btf extract "$vmlinuz" -o "$OUT/host-vmlinux.btf" 2>"$OUT/extract.err"; then
+	if [ -f "$OUT/guest-vmlinux.btf" ] && cmp -s "$OUT/host-vmlinux.btf" "$OUT/guest-vmlinux.btf"; then
+		pass host-extract-equals-guest-btf
+	else
+		failed host-extract-equals-guest-btf "$(cmp "$OUT/host-vmlinux.btf" "$OUT/guest-vmlinux.btf" 2>&1 | head -n1)"
+	fi
+else
+	failed host-extract-equals-guest-btf "$(cat "$OUT/extract.err")"
+fi
+
+# The guest's raw dump must equal bpftool's dump of the same BTF on the host.
+if command -v bpftool >/dev/null; then
+	want=$(bpftool btf dump file "$OUT/host-vmlinux.btf" 2>/dev/null | sha256sum | cut -d' ' -f1)
+	got=$(grep '^@@COREBPF-VM TEST btf-dump-raw ' "$OUT/console.txt" | grep -o 'stdout_sha256=[0-9a-f]*' | cut -d= -f2)
+	if [ -n "$got" ] && [ "$got" = "$want" ]; then pass guest-dump-equals-bpftool; else failed guest-dump-equals-bpftool "guest sha256 ${got:-none}, bpftool $want"; fi
+else
+	failed guest-dump-equals-bpftool "bpftool is missing (install the bpftool package)"
+fi
+
+t3=$(date +%s.%N)
+read -r npass nfail < <(awk '{ c[$1]++ } END { print c["PASS"]+0, c["FAIL"]+0 }' "$results")
+{
+	echo "kernel $(basename "$vmlinuz") booted as $(basename "$kernel")"
+	awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" 'BEGIN { printf "time prepare=%.2fs guest=%.2fs check=%.2fs total=%.2fs\n", b-a, c-b, d-c, d-a }'
+} >"$OUT/summary.txt"
+cat "$OUT/summary.txt" >&2
+grep '^FAIL' "$results" >&2 || true
+echo "$npass passed, $nfail failed"
+[ $fail = 0 ] && [ "$nfail" = 0 ] && [ "$npass" -gt 0 ]

@@ -277,3 +277,25 @@ fn tests_without_pcap_syntax_are_not_reconstructed() {
     let e = cbpf::explain(&p.insns);
     assert_eq!(e.insns[0].notes, vec!["A = skb mark".to_string()]);
 }
+
+#[test]
+fn path_explosion_is_bounded() {
+    // 1300 tests that each rejoin: 2^1300 paths. Explanation stops at its bound and says so;
+    // reconstruction refuses.
+    let mut insns = Vec::new();
+    for i in 0..1300u32 {
+        insns.push(Insn::stmt(0x30, i)); // ldb [i]
+        insns.push(Insn::new(0x15, 0, 1, 7)); // jeq #7
+        insns.push(Insn::stmt(0x04, 1)); // add #1
+    }
+    insns.push(Insn::stmt(0x16, 0)); // ret a
+    cbpf::validate(&insns).expect("valid");
+    let e = cbpf::explain(&insns);
+    assert!(!e.complete);
+    assert_eq!(e.accept_paths.len(), 64);
+    assert!(e.insns.iter().all(|n| !n.notes.is_empty()));
+    assert!(matches!(
+        cbpf::reconstruct(&insns),
+        Err(Error::NotReconstructible { .. })
+    ));
+}

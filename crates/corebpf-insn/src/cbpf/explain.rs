@@ -2,6 +2,7 @@
 //! that tracks what is known (link type Ethernet) along each path.
 
 use std::fmt::Write as _;
+use std::rc::Rc;
 
 use super::proto::{self, cond_human, describe, Facts, Layers};
 use super::sym::{self, State, Step, Val};
@@ -39,7 +40,52 @@ pub struct Explanation {
 }
 
 /// A path still to walk: pc, state, known values, known non-values, conditions so far.
-type Pending = (usize, State, Facts, Vec<(Val, u32)>, Vec<String>);
+type Pending = (usize, State, Facts, Vec<(Val, u32)>, Trail);
+
+/// The conditions of a path, newest first, shared between the paths that branch off it.
+type Trail = Option<Rc<Step1>>;
+
+struct Step1 {
+    cond: String,
+    prev: Trail,
+}
+
+fn trail_push(t: &Trail, cond: String) -> Trail {
+    Some(Rc::new(Step1 {
+        cond,
+        prev: t.clone(),
+    }))
+}
+
+fn trail_vec(t: &Trail) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut cur = t.as_ref();
+    while let Some(s) = cur {
+        v.push(s.cond.clone());
+        cur = s.prev.as_ref();
+    }
+    v.reverse();
+    v
+}
+
+/// Whether an established value can change how later offsets read: ethertypes, IP
+/// protocol / next-header bytes, the offloaded-VLAN flag. Other facts are not kept, which
+/// bounds the per-path state.
+fn layer_relevant(v: &Val) -> bool {
+    match v {
+        Val::Anc(48) => true,
+        Val::Pkt {
+            base: sym::Base::Abs,
+            off,
+            size,
+        } => match size {
+            super::Size::H => matches!(off, 12 | 16 | 20 | 24 | 28),
+            super::Size::B => *off <= 80,
+            super::Size::W => false,
+        },
+        _ => false,
+    }
+}
 
 /// Decide a test from what the path already established about its left operand.
 fn known(c: &sym::Cond, facts: &Facts, nots: &[(Val, u32)]) -> Option<bool> {
@@ -56,13 +102,16 @@ fn known(c: &sym::Cond, facts: &Facts, nots: &[(Val, u32)]) -> Option<bool> {
     None
 }
 
-const MAX_STEPS: usize = 200_000;
+const MAX_STEPS: usize = 50_000;
 const MAX_PATHS: usize = 64;
 const MAX_NOTES: usize = 4;
+/// Visits of one instruction after which no more readings of it are collected.
+const MAX_NOTE_VISITS: usize = 64;
 
 struct Walker<'a> {
     insns: &'a [Insn],
     notes: Vec<Vec<String>>,
+    visits: Vec<usize>,
     paths: Vec<AcceptPath>,
     steps: usize,
     complete: bool,
@@ -83,8 +132,8 @@ impl Walker<'_> {
 
     fn walk(&mut self) {
         // Depth-first over paths with an explicit stack: (pc, state, facts, conditions).
-        let mut stack: Vec<Pending> = vec![(0, State::new(), Vec::new(), Vec::new(), Vec::new())];
-        while let Some((mut pc, mut st, mut facts, mut nots, mut conds)) = stack.pop() {
+        let mut stack: Vec<Pending> = vec![(0, State::new(), Vec::new(), Vec::new(), None)];
+        while let Some((mut pc, mut st, mut facts, nots, mut conds)) = stack.pop() {
             loop {
                 if self.steps >= MAX_STEPS {
                     self.complete = false;
@@ -95,10 +144,19 @@ impl Walker<'_> {
                     break;
                 };
                 let ly = Layers::from_facts(&facts);
-                let before = st.clone();
-                let step = sym::step(pc, insn, &mut st);
-                let text = self.describe_insn(insn, &before, &st, &ly);
-                self.note(pc, text);
+                let visits = self.visits.get_mut(pc).map_or(usize::MAX, |v| {
+                    *v += 1;
+                    *v
+                });
+                let step = if visits <= MAX_NOTE_VISITS {
+                    let before = st.clone();
+                    let step = sym::step(pc, insn, &mut st);
+                    let text = self.describe_insn(insn, &before, &st, &ly);
+                    self.note(pc, text);
+                    step
+                } else {
+                    sym::step(pc, insn, &mut st)
+                };
                 match step {
                     Step::Next(n) => pc = n,
                     Step::Abort => break,
@@ -110,7 +168,7 @@ impl Walker<'_> {
                         if snap != Some(0) {
                             if self.paths.len() < MAX_PATHS {
                                 self.paths.push(AcceptPath {
-                                    conditions: conds,
+                                    conditions: trail_vec(&conds),
                                     ret_pc: pc,
                                     snap,
                                 });
@@ -127,25 +185,20 @@ impl Walker<'_> {
                             pc = if out { t } else { f };
                             continue;
                         }
+                        // The false side keeps `facts` and learns a non-value; the true side
+                        // learns a value and keeps `nots`.
                         let mut tfacts = facts.clone();
+                        let mut fnots = nots.clone();
                         if let (JmpOp::Jeq, Some(k)) = (cond.op, cond.rhs.as_const()) {
-                            tfacts.push((cond.lhs.clone(), vec![k]));
+                            if layer_relevant(&cond.lhs) {
+                                tfacts.push((cond.lhs.clone(), vec![k]));
+                                fnots.push((cond.lhs.clone(), k));
+                            }
                         }
-                        let mut tconds = conds.clone();
-                        tconds.push(cond_human(&cond, &ly, true));
-                        conds.push(cond_human(&cond, &ly, false));
-                        let tnots = nots.clone();
-                        if let (JmpOp::Jeq, Some(k)) = (cond.op, cond.rhs.as_const()) {
-                            nots.push((cond.lhs.clone(), k));
-                        }
+                        let tconds = trail_push(&conds, cond_human(&cond, &ly, true));
+                        let fconds = trail_push(&conds, cond_human(&cond, &ly, false));
                         // Walk the true side first.
-                        stack.push((
-                            f,
-                            st.clone(),
-                            std::mem::take(&mut facts),
-                            std::mem::replace(&mut nots, tnots),
-                            conds,
-                        ));
+                        stack.push((f, st.clone(), std::mem::take(&mut facts), fnots, fconds));
                         pc = t;
                         facts = tfacts;
                         conds = tconds;
@@ -202,6 +255,7 @@ pub fn explain(insns: &[Insn]) -> Explanation {
     let mut w = Walker {
         insns,
         notes: vec![Vec::new(); insns.len()],
+        visits: vec![0; insns.len()],
         paths: Vec::new(),
         steps: 0,
         complete: true,

@@ -195,7 +195,7 @@ pub(crate) fn step(pc: usize, insn: Insn, st: &mut State) -> Step {
         }
         Op::Tax => st.x = st.a.clone(),
         Op::Txa => st.a = st.x.clone(),
-        Op::Ja(k) => return Step::Next(next + k as usize),
+        Op::Ja(k) => return Step::Next(next.saturating_add(k as usize)),
         Op::Jmp { op, src, jt, jf } => {
             let rhs = match src {
                 Src::K(k) => Val::Const(k),

@@ -9,6 +9,7 @@ pub mod epoll;
 mod error;
 pub mod mmap;
 pub mod perf;
+pub mod probe;
 pub mod tracefs;
 
 pub use error::{Error, Result};

@@ -1,0 +1,138 @@
+//! Reading verifier logs: the one-line reason, the failing instruction, and a hint for the
+//! mistakes people make most.
+
+/// Lines that close a verifier log without saying what went wrong.
+fn is_trailer(line: &str) -> bool {
+    let l = line.trim();
+    l.is_empty()
+        || l.starts_with("processed ")
+        || l.starts_with("verification time")
+        || l.starts_with("stack depth")
+        || l.starts_with("-- END PROG LOAD LOG --")
+        || l.starts_with("mark_precise")
+}
+
+/// An instruction trace line: `12: (61) r1 = *(u32 *)(r6 +0)` or `12: R0=...` (state), giving 12.
+fn insn_line(line: &str) -> Option<(usize, &str)> {
+    let (num, rest) = line.split_once(':')?;
+    let n = num.trim().parse::<usize>().ok()?;
+    if num.starts_with(' ') {
+        return None;
+    }
+    Some((n, rest.trim_start()))
+}
+
+/// The one-line reason of a rejection: the last line of the log that is not a trailer, a
+/// register-state dump or an instruction trace.
+pub fn summary(log: &str) -> &str {
+    let mut fallback = "";
+    for line in log.lines().rev() {
+        if is_trailer(line) {
+            continue;
+        }
+        if fallback.is_empty() {
+            fallback = line.trim();
+        }
+        if let Some((_, rest)) = insn_line(line) {
+            if rest.starts_with('(') || rest.starts_with('R') || rest.starts_with("frame") {
+                continue;
+            }
+        }
+        if line.starts_with(';') || line.starts_with("from ") || line.starts_with("last_idx") {
+            continue;
+        }
+        return line.trim();
+    }
+    fallback
+}
+
+/// The index of the instruction the verifier stopped at: the last traced instruction, or the
+/// one named in messages like `infinite loop detected at insn 7` / `back-edge from insn 9 to 4`.
+pub fn failing_insn(log: &str) -> Option<usize> {
+    let summary = summary(log);
+    for key in ["at insn ", "from insn "] {
+        if let Some(pos) = summary.find(key) {
+            let digits: String = summary[pos + key.len()..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            if let Ok(n) = digits.parse() {
+                return Some(n);
+            }
+        }
+    }
+    log.lines().rev().find_map(|line| {
+        let (n, rest) = insn_line(line)?;
+        rest.starts_with('(').then_some(n)
+    })
+}
+
+/// Hints for common rejections, matched against the whole log (first match wins).
+const HINTS: &[(&[&str], &str)] = &[
+    (
+        &["invalid func unknown#195896080"],
+        "a CO-RE relocation could not be resolved (a field or type is missing in this kernel) and its instruction was poisoned: guard the access with bpf_core_field_exists() or bpf_core_type_exists()",
+    ),
+    (
+        &["back-edge", "infinite loop detected"],
+        "unbounded loop: give the loop a bound the verifier can prove (a constant trip count), or use bpf_loop()/bpf_for()",
+    ),
+    (
+        &["BPF program is too large"],
+        "the verifier exhausted its instruction budget: a loop is unbounded or too long to verify; bound it or use bpf_loop()",
+    ),
+    (
+        &["_or_null'"],
+        "missing NULL check: test the pointer returned by bpf_map_lookup_elem() (or another helper that may return NULL) before dereferencing it",
+    ),
+    (
+        &["invalid read from stack", "invalid indirect read from stack"],
+        "reading uninitialized stack memory: initialize the variable (= {} or __builtin_memset) before reading it or passing it to a helper",
+    ),
+    (
+        &["invalid mem access 'scalar'", "invalid mem access 'inv'"],
+        "dereferencing a plain number as a pointer: kernel memory must be read with bpf_probe_read_kernel()/BPF_CORE_READ(), and only verified pointers dereferenced directly",
+    ),
+    (
+        &["unknown func", "program of this type cannot use helper", "cannot call GPL-restricted function"],
+        "this helper is not available to this program type (or to this kernel, or to a non-GPL license): use a helper the program type allows, or another program type",
+    ),
+    (
+        &["invalid access to packet"],
+        "packet access without a bounds check: compare data + offset against data_end before reading",
+    ),
+];
+
+/// A one-line hint for the log, if it matches a common mistake.
+pub fn hint(log: &str) -> Option<&'static str> {
+    let s = summary(log);
+    HINTS
+        .iter()
+        .find(|(keys, _)| keys.iter().any(|k| s.contains(k)))
+        .or_else(|| {
+            HINTS
+                .iter()
+                .find(|(keys, _)| keys.iter().any(|k| log.contains(k)))
+        })
+        .map(|(_, h)| *h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_skips_trailers_and_traces() {
+        let log = "0: R1=ctx() R10=fp0\n0: (b7) r1 = 0\n1: (61) r0 = *(u32 *)(r1 +0)\nR1 invalid mem access 'scalar'\nprocessed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n";
+        assert_eq!(summary(log), "R1 invalid mem access 'scalar'");
+        assert_eq!(failing_insn(log), Some(1));
+        assert!(hint(log).is_some_and(|h| h.contains("plain number")));
+    }
+
+    #[test]
+    fn insn_in_message_wins() {
+        let log = "3: (05) goto pc-2\ninfinite loop detected at insn 2\n";
+        assert_eq!(failing_insn(log), Some(2));
+        assert!(hint(log).is_some_and(|h| h.contains("unbounded loop")));
+    }
+}

@@ -1,0 +1,219 @@
+//! The clang driver against clang-19, the running kernel's BTF and bpftool: every example under
+//! `examples/` compiles with the generated vmlinux.h and corebpf's headers, and loads.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use corebpf::compile::{compile, find_clang_in, CompileError, CompileOptions, HEADERS};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn examples() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(workspace().join("examples"))
+        .expect("examples directory")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_str().is_some_and(|s| s.ends_with(".bpf.c")))
+        .collect();
+    out.sort();
+    out
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("corebpf-compile-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn opts(cache: &Path) -> CompileOptions {
+    CompileOptions {
+        cache_dir: Some(cache.to_path_buf()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn every_example_compiles_and_bpftool_loads_it() {
+    let dir = scratch("examples");
+    let list = examples();
+    assert!(list.len() >= 5, "expected the examples, found {list:?}");
+    // bpffs for bpftool's pins.
+    let pin_root = Path::new("/sys/fs/bpf");
+    if !pin_root.join(".").exists() || !is_bpffs(pin_root) {
+        corebpf_sys::tracefs::mount_fs("bpf", "/sys/fs/bpf").expect("mount bpffs at /sys/fs/bpf");
+    }
+    for src in &list {
+        let stem = src.file_name().and_then(|n| n.to_str()).unwrap_or("x");
+        let obj = dir.join(stem.replace(".bpf.c", ".bpf.o"));
+        let done = compile(src, &obj, &opts(&dir.join("cache")))
+            .unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+        assert!(
+            done.diagnostics.is_empty(),
+            "{}: clang warned:\n{}",
+            src.display(),
+            done.diagnostics
+        );
+        let bytes = std::fs::read(&obj).expect("object");
+        assert_eq!(&bytes[..4], b"\x7fELF", "{} is not ELF", obj.display());
+        assert_eq!(bytes.get(18), Some(&247), "e_machine is EM_BPF");
+
+        // Load every program of the object with bpftool (libbpf), then remove the pins.
+        let pins = pin_root.join(format!(
+            "corebpf-compile-{}-{}",
+            std::process::id(),
+            stem.replace('.', "_")
+        ));
+        let out = Command::new("bpftool")
+            .args(["prog", "loadall"])
+            .arg(&obj)
+            .arg(&pins)
+            .output()
+            .expect("bpftool must be installed (apt-get install bpftool)");
+        let _ = std::fs::remove_dir_all(&pins);
+        assert!(
+            out.status.success(),
+            "bpftool prog loadall {} failed:\n{}",
+            obj.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn is_bpffs(p: &Path) -> bool {
+    std::fs::read_to_string("/proc/mounts").is_ok_and(|m| {
+        m.lines().any(|l| {
+            let mut f = l.split_whitespace();
+            let _dev = f.next();
+            f.next() == p.to_str() && f.next() == Some("bpf")
+        })
+    })
+}
+
+#[test]
+fn vmlinux_h_is_cached_by_content_and_private() {
+    let dir = scratch("cache");
+    let cache = dir.join("c");
+    let a = corebpf::compile::vmlinux_h_dir(Path::new("/sys/kernel/btf/vmlinux"), &cache)
+        .expect("vmlinux.h");
+    let t1 = std::fs::metadata(a.join("vmlinux.h"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let b = corebpf::compile::vmlinux_h_dir(Path::new("/sys/kernel/btf/vmlinux"), &cache)
+        .expect("vmlinux.h again");
+    assert_eq!(a, b);
+    let t2 = std::fs::metadata(b.join("vmlinux.h"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(t1, t2, "the cached header was regenerated");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    // The header is the one the C dumper makes of the kernel's BTF.
+    let expected =
+        corebpf::btf::c_dump::vmlinux_header(&std::fs::read("/sys/kernel/btf/vmlinux").unwrap())
+            .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(a.join("vmlinux.h")).unwrap(),
+        expected
+    );
+    // A cache directory writable by others is refused.
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let err = corebpf::compile::headers_dir(&cache).unwrap_err();
+    assert!(
+        matches!(err, CompileError::UnsafeCache { mode: 0o777, .. }),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn missing_clang_names_the_debian_package() {
+    let dir = scratch("noclang");
+    let err = find_clang_in(dir.as_os_str()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "clang not found (looked for clang-19 and clang on PATH): install the Debian package \
+         clang-19 (apt-get install clang-19)"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn syntax_errors_come_back_as_clangs_own_text() {
+    let dir = scratch("syntax");
+    let src = dir.join("broken.bpf.c");
+    std::fs::write(
+        &src,
+        "#include \"vmlinux.h\"\n#include <corebpf/bpf.h>\nSEC(\"xdp\") int f(struct xdp_md *ctx) { return XDP_PASS }\n",
+    )
+    .unwrap();
+    let opts = opts(&dir.join("cache"));
+    let err = compile(&src, &dir.join("broken.o"), &opts).unwrap_err();
+    let CompileError::Clang { diagnostics, .. } = &err else {
+        panic!("expected a clang error, got {err}");
+    };
+    // What clang itself prints for the same command line.
+    let clang = corebpf::compile::find_clang().expect("clang-19 (apt-get install clang-19)");
+    let vm = corebpf::compile::vmlinux_h_dir(&opts.kernel_btf, &dir.join("cache")).unwrap();
+    let inc = corebpf::compile::headers_dir(&dir.join("cache")).unwrap();
+    let direct = Command::new(clang)
+        .args([
+            "-g",
+            "-O2",
+            "-target",
+            "bpf",
+            "-D__TARGET_ARCH_x86",
+            "-mcpu=v3",
+        ])
+        .arg(format!("-I{}", vm.display()))
+        .arg(format!("-I{}", inc.display()))
+        .arg("-c")
+        .arg(&src)
+        .arg("-o")
+        .arg(dir.join("direct.o"))
+        .output()
+        .unwrap();
+    assert!(!direct.status.success());
+    assert_eq!(diagnostics, &String::from_utf8_lossy(&direct.stderr));
+    assert!(diagnostics.contains("error: expected ';'"), "{diagnostics}");
+    assert!(err.to_string().contains("broken.bpf.c:3:"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn helper_ids_match_the_kernels_enum() {
+    // Every COREBPF_HELPER(id, ret, name, ...) line against `enum bpf_func_id` in the kernel BTF.
+    let data = std::fs::read("/sys/kernel/btf/vmlinux").expect("kernel BTF");
+    let btf = corebpf::btf::Btf::parse(&data).unwrap();
+    let id = btf
+        .find_by_name_kind("bpf_func_id", corebpf::btf::Kind::Enum)
+        .expect("enum bpf_func_id");
+    let corebpf::btf::TypeKind::Enum { values, .. } = btf.type_by_id(id).unwrap().kind else {
+        panic!("not an enum");
+    };
+    let kernel: std::collections::HashMap<String, i64> = values
+        .iter()
+        .map(|v| (v.name.to_string(), v.value as i64))
+        .collect();
+    let helpers = HEADERS
+        .iter()
+        .find(|(n, _)| *n == "corebpf/helpers.h")
+        .unwrap()
+        .1;
+    let mut checked = 0;
+    for line in helpers.lines().filter(|l| l.starts_with("COREBPF_HELPER(")) {
+        let mut parts = line["COREBPF_HELPER(".len()..].split(',').map(str::trim);
+        let id: i64 = parts.next().unwrap().parse().unwrap();
+        let _ret = parts.next();
+        let name = parts.next().unwrap();
+        let enumerator = format!("BPF_FUNC_{}", name.trim_start_matches("bpf_"));
+        assert_eq!(kernel.get(&enumerator), Some(&id), "{name}");
+        assert_eq!(corebpf::insn::ebpf::helper_name(id as i32), Some(name));
+        checked += 1;
+    }
+    assert!(checked > 100, "only {checked} helpers declared");
+}

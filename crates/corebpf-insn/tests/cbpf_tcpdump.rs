@@ -78,6 +78,31 @@ const EXPRESSIONS: &[(&str, Mode)] = &[
     ),
     ("ip6 host ::1", Mode::Offline),
     ("ip[2:2] * 2 > 100", Mode::Offline),
+    (
+        "host 10.0.0.1 or host 192.168.1.1 or host 10.1.2.3",
+        Mode::Offline,
+    ),
+    (
+        "(tcp port 80 or tcp port 443) and not src net 10.0.0.0/8",
+        Mode::Offline,
+    ),
+    ("udp and not port 53 and not port 68", Mode::Offline),
+    (
+        "icmp[icmptype] == icmp-echo or icmp[icmptype] == icmp-echoreply",
+        Mode::Offline,
+    ),
+    ("ip and len > 200 and ip[8] > 32", Mode::Offline),
+    (
+        "tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack == 0",
+        Mode::Offline,
+    ),
+    ("vlan 100 and (tcp or icmp)", Mode::Offline),
+    (
+        "ether src 00:11:22:33:44:55 and (arp or ip6)",
+        Mode::Offline,
+    ),
+    ("not (ip or ip6 or arp)", Mode::Offline),
+    ("portrange 20-25 or portrange 50-60", Mode::Offline),
     ("icmp6", Mode::Offline),
     ("igmp", Mode::Offline),
     ("ip6 and udp port 53", Mode::Offline),

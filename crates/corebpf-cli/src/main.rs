@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod btf;
 mod cbpf;
+mod load;
 mod objdump;
 
 #[derive(Parser)]
@@ -23,6 +24,8 @@ enum Command {
     Btf(btf::Args),
     /// Classic BPF: decode, disassemble and explain filters.
     Cbpf(cbpf::Args),
+    /// Load a BPF object into the kernel (CO-RE relocated), print and optionally pin it.
+    Load(load::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
         Command::Objdump(args) => objdump::run(args),
         Command::Btf(args) => btf::run(args),
         Command::Cbpf(args) => cbpf::run(args),
+        Command::Load(args) => load::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -326,7 +326,11 @@ fn private_dir(dir: &Path) -> Result<(), CompileError> {
         path: dir.to_path_buf(),
         source,
     };
-    match fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+    match fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+    {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(cache_err(e)),

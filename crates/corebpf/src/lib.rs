@@ -19,7 +19,8 @@ pub use corebpf_btf as btf;
 pub use corebpf_insn as insn;
 pub use corebpf_obj as obj;
 
-mod btf_fixup;
+pub mod btf_fixup;
+pub mod compile;
 mod error;
 mod map;
 mod object;

@@ -86,20 +86,18 @@
 
 /*
  * One step of a read chain: the value of `p->f`, read with bpf_probe_read_kernel from the
- * relocated address. `p` may itself be a step.
+ * relocated address. `p` may itself be a step; it is evaluated first, into a local, because
+ * clang does not nest __builtin_preserve_access_index.
  */
-#define __cb_step(p, f)                                                                \
+#define __cb_step_with(read, p, f)                                                     \
 	({                                                                             \
-		typeof((p)->f) __cb_v;                                                 \
-		bpf_core_read(&__cb_v, sizeof(__cb_v), &(p)->f);                       \
+		typeof(p) __cb_p = (p);                                                \
+		typeof(__cb_p->f) __cb_v;                                              \
+		read(&__cb_v, sizeof(__cb_v), &__cb_p->f);                             \
 		__cb_v;                                                                \
 	})
-#define __cb_user_step(p, f)                                                           \
-	({                                                                             \
-		typeof((p)->f) __cb_v;                                                 \
-		bpf_core_read_user(&__cb_v, sizeof(__cb_v), &(p)->f);                  \
-		__cb_v;                                                                \
-	})
+#define __cb_step(p, f) __cb_step_with(bpf_core_read, p, f)
+#define __cb_user_step(p, f) __cb_step_with(bpf_core_read_user, p, f)
 
 #define __cb_chain1(S, s, a) S(s, a)
 #define __cb_chain2(S, s, a, b) S(S(s, a), b)

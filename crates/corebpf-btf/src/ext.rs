@@ -66,6 +66,9 @@ pub struct LineInfo<'a> {
     pub line: &'a str,
     pub line_num: u32,
     pub col: u32,
+    /// Raw string offsets of `file_name` and `line` (what a kernel load passes on).
+    pub file_name_off: u32,
+    pub line_off: u32,
 }
 
 /// CO-RE relocation kinds (`enum bpf_core_relo_kind`).
@@ -221,6 +224,8 @@ rec_iter!(
             line: s.name(u32_at(r, 8, e)),
             line_num: lc >> 10,
             col: lc & 0x3ff,
+            file_name_off: u32_at(r, 4, e),
+            line_off: u32_at(r, 8, e),
         }
     }
 );

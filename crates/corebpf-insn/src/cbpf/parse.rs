@@ -425,7 +425,7 @@ fn disasm_line(text: &str, s: &str, pc: usize) -> Result<Insn, ParseError> {
                 return Ok(Op::LdImm(num(imm, true)?).to_insn());
             }
             if let Some(m) = rest.strip_prefix("M[").and_then(|r| r.strip_suffix(']')) {
-                return Ok(Op::LdMem(num(m, false)?).to_insn());
+                return Ok(Op::LdMem(num(m, true)?).to_insn());
             }
         }
         return Err(bad_operand(rest));
@@ -437,7 +437,7 @@ fn disasm_line(text: &str, s: &str, pc: usize) -> Result<Insn, ParseError> {
             } else if let Some(imm) = rest.strip_prefix('#') {
                 Ok(Op::LdxImm(num(imm, true)?).to_insn())
             } else if let Some(m) = rest.strip_prefix("M[").and_then(|r| r.strip_suffix(']')) {
-                Ok(Op::LdxMem(num(m, false)?).to_insn())
+                Ok(Op::LdxMem(num(m, true)?).to_insn())
             } else {
                 Err(bad_operand(rest))
             }
@@ -454,7 +454,7 @@ fn disasm_line(text: &str, s: &str, pc: usize) -> Result<Insn, ParseError> {
                 .strip_prefix("M[")
                 .and_then(|r| r.strip_suffix(']'))
                 .ok_or_else(|| bad_operand(rest))?;
-            let k = num(m, false)?;
+            let k = num(m, true)?;
             Ok(if mn == "st" { Op::St(k) } else { Op::Stx(k) }.to_insn())
         }
         "ja" => {

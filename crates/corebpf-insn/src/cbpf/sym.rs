@@ -216,8 +216,14 @@ pub(crate) fn step(pc: usize, insn: Insn, st: &mut State) -> Step {
     Step::Next(next)
 }
 
-/// Decide a test whose operands are both constants.
+/// Decide a test whose outcome is known without the packet.
 pub(crate) fn decide(c: &Cond) -> Option<bool> {
+    // Tests whose outcome does not depend on the left operand.
+    match (c.op, c.rhs.as_const()) {
+        (JmpOp::Jset, Some(0)) | (JmpOp::Jgt, Some(u32::MAX)) => return Some(false),
+        (JmpOp::Jge, Some(0)) => return Some(true),
+        _ => {}
+    }
     Some(c.op.test(c.lhs.as_const()?, c.rhs.as_const()?))
 }
 

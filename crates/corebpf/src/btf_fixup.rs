@@ -25,7 +25,7 @@ const KIND_CONST: u32 = 10;
 const VAR_GLOBAL_ALLOCATED: u32 = 1;
 
 /// What the loader knows about where things live, for filling in `DATASEC`s.
-pub(crate) struct Layout<'x> {
+pub struct Layout<'x> {
     /// Size of the ELF section `name`.
     pub section_size: &'x dyn Fn(&str) -> Option<u64>,
     /// Offset of variable `var` in ELF section `section` (from the symbol table).
@@ -59,7 +59,7 @@ fn info(kind: u32, vlen: usize, kflag: bool) -> u32 {
 }
 
 /// Returns the kernel-ready BTF blob for `btf` (a little-endian base BTF).
-pub(crate) fn prepare(
+pub fn prepare(
     btf: &Btf<'_>,
     layout: &Layout<'_>,
     features: BtfFeatures,
@@ -106,6 +106,15 @@ pub(crate) fn prepare(
         add_int("enum64_placeholder", 8, &mut strings, &mut appended)
     } else {
         0
+    };
+
+    // ENUM entries standing in for unnamed parameters need a name of some kind.
+    let anon_param = if features.func {
+        0
+    } else {
+        let off = strings.len() as u32;
+        strings.extend_from_slice(b"param\0");
+        off
     };
 
     // Prototypes of extern functions: the kernel wants every parameter named.
@@ -250,6 +259,9 @@ pub(crate) fn prepare(
                         if let Some(n) = fill {
                             pname = n;
                         }
+                    }
+                    if pname == 0 && !features.func {
+                        pname = anon_param;
                     }
                     put(&mut types, pname);
                     put(&mut types, p.ty);

@@ -8,22 +8,39 @@
 //!   type embeds it by value. A type reached only through a pointer gets a forward declaration
 //!   (`struct foo;`) when it is not defined yet, which also breaks pointer cycles.
 //! * Anonymous structs, unions and enums are written inline where they are used; anonymous enums
-//!   nothing refers to (used for constants) are written at the top level.
+//!   nothing refers to (used for constants) are written at the top level. An unnamed member of
+//!   a *named* struct type (legal only with `-fms-extensions`) is written as an anonymous struct
+//!   with the same body.
 //! * Member offsets are reproduced exactly: gaps that natural alignment does not explain are
 //!   filled with unnamed bitfields (`long: 64;`), structs whose members are not naturally aligned
-//!   (or whose size is not a multiple of their alignment) get `__attribute__((packed))`, and
-//!   unions whose size exceeds their largest member get `__attribute__((aligned(N)))`.
+//!   (or whose bitfields straddle their type's unit, or whose size is not a multiple of their
+//!   alignment) get `__attribute__((packed))`, and unions bigger than their largest member get
+//!   `__attribute__((aligned(N)))` or an anonymous struct of padding.
 //! * Enums whose size is not 4 bytes get a `mode` attribute (`byte`, `HI`, `word`).
 //! * Two different types with the same name (or typedefs/enumerators sharing an identifier) are
-//!   told apart by appending `___2`, `___3`, ... to the later ones.
-//! * FUNC, VAR, DATASEC and DECL_TAG records have no C type declaration and are skipped. TYPE_TAG
-//!   becomes `__attribute__((btf_type_tag("...")))` behind a guard macro, so compilers without
-//!   the attribute still accept the header.
+//!   told apart by appending `___2`, `___3`, ... to the later ones, as bpftool does;
+//!   [`dump_c_with_renames`] reports which types were renamed.
+//! * FUNC, VAR, DATASEC and DECL_TAG records have no C type declaration and are skipped.
+//!   TYPE_TAG becomes `__btf_type_tag("...")`, a macro the header defines as
+//!   `__attribute__((btf_type_tag("...")))` where clang supports it (and as nothing elsewhere or
+//!   with `BPF_NO_TYPE_TAGS` defined); a tag with kind_flag set is written as the plain
+//!   attribute it names.
+//! * `__builtin_va_list` is the compiler's own type: it is not redefined, and uses of it are
+//!   written as the type the BTF records, which keeps the layout of structs holding a `va_list`.
 //!
 //! The header has a `__VMLINUX_H__` include guard and, unless disabled in [`COptions`], wraps
 //! everything in `#pragma clang attribute push (__attribute__((preserve_access_index)), ...)` so
 //! that every struct access in a BPF program becomes a CO-RE relocation (define
 //! `BPF_NO_PRESERVE_ACCESS_INDEX` before including it to opt out).
+//!
+//! Type graphs C cannot express (a struct containing itself by value, an anonymous struct
+//! pointing to itself, reference loops, nesting deeper than any real kernel's) are reported as
+//! [`CDumpError::Type`], never a crash.
+//!
+//! ```no_run
+//! let data = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
+//! std::fs::write("vmlinux.h", corebpf_btf::c_dump::vmlinux_header(&data).unwrap()).unwrap();
+//! ```
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -119,6 +136,7 @@ pub fn dump_c_with_renames<W: Write + ?Sized>(
     }
     d.footer(opts)?;
     d.flush()?;
+    d.out.flush()?;
     let mut renamed = Vec::new();
     for (id, st) in (0..).zip(d.st.iter()) {
         if st.name_dup > 1 {
@@ -140,11 +158,10 @@ pub fn vmlinux_header(bytes: &[u8]) -> Result<String, CDumpError> {
 pub fn header_string(btf: &Btf<'_>, opts: &COptions) -> Result<String, CDumpError> {
     let mut out = Vec::with_capacity(4 << 20);
     dump_c(btf, &mut out, opts)?;
-    // The dumper only writes text that came from `&str`s and ASCII punctuation.
-    String::from_utf8(out).map_err(|_| CDumpError::Type {
-        id: 0,
-        problem: "generated header is not valid UTF-8",
-    })
+    // The dumper only writes text that came from `&str`s and ASCII punctuation, so the
+    // conversion never replaces anything.
+    Ok(String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

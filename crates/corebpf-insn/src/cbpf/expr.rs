@@ -837,9 +837,23 @@ fn address_idiom(items: &[B], facts: &Facts) -> Option<(R, usize)> {
     let first = eq_atom(items.first()?, &ly)?;
     match first {
         // ether host: bytes 2..6 as a word, then bytes 0..2 as a half word.
-        (Kind::Mac { src, off: 2 }, w, Size::W) => {
+        (
+            Kind::Mac {
+                src,
+                off: 2,
+                len: 4,
+            },
+            w,
+            Size::W,
+        ) => {
             let (k2, h, _) = eq_atom(items.get(1)?, &ly)?;
-            if k2 != (Kind::Mac { src, off: 0 }) {
+            if k2
+                != (Kind::Mac {
+                    src,
+                    off: 0,
+                    len: 2,
+                })
+            {
                 return None;
             }
             let mut mac = [0u8; 6];
@@ -1008,7 +1022,14 @@ fn render_atom(c: &Cond, pos: bool, facts: &Facts) -> Result<R, Error> {
     }
     // Port ranges print from their two comparisons in render_and's caller; here the
     // comparison itself.
-    if let (Kind::Mac { src: false, off: 0 }, JmpOp::Jset, Some(1)) = (&f.kind, c.op, k) {
+    if let (
+        Kind::Mac {
+            src: false, off: 0, ..
+        },
+        JmpOp::Jset,
+        Some(1),
+    ) = (&f.kind, c.op, k)
+    {
         if matches!(
             c.lhs,
             Val::Pkt {

@@ -143,6 +143,7 @@ pub(crate) enum Kind {
     Mac {
         src: bool,
         off: u32,
+        len: u32,
     },
     VlanTci,
     VlanId,
@@ -497,6 +498,7 @@ fn describe_pkt(base: &Base, off: u32, size: Size, ly: &Layers) -> Field {
                 Kind::Mac {
                     src,
                     off: off - base_off,
+                    len: size.bytes(),
                 },
             );
         }
@@ -536,7 +538,7 @@ fn describe_pkt(base: &Base, off: u32, size: Size, ly: &Layers) -> Field {
                 L3::Arp | L3::Rarp => arp_field(rel, size),
             };
             let human = if l3 == L3::Rarp {
-                human.replacen("ARP", "ARP/RARP", 1)
+                human.replacen("ARP", "RARP", 1)
             } else {
                 human
             };
@@ -651,6 +653,16 @@ pub(crate) fn value_human(kind: &Kind, v: u32) -> String {
             _ => format!("{v}"),
         },
         Kind::Len | Kind::VlanId => format!("{v}"),
+        Kind::Mac { len, .. } => {
+            let b = v.to_be_bytes();
+            let start = 4usize.saturating_sub(*len as usize);
+            b.get(start..)
+                .unwrap_or(&b)
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect::<Vec<_>>()
+                .join(":")
+        }
         _ if v < 10 => format!("{v}"),
         _ => format!("{v:#x}"),
     }

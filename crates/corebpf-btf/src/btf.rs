@@ -405,6 +405,7 @@ impl<'a> Btf<'a> {
         let ascii = str_bytes.is_ascii();
         let strs = StrTab {
             bytes: str_bytes,
+            text: std::str::from_utf8(str_bytes).ok(),
             ascii: ascii && base.map_or(true, |b| b.strs.ascii),
             start,
             base: base.map(|b| &b.strs),
@@ -631,6 +632,7 @@ impl<'a> Btf<'a> {
     }
 
     /// Decodes the validated record at `off`.
+    #[inline]
     fn decode(&self, id: TypeId, off: usize) -> Type<'a> {
         let e = self.endian;
         let t = self.types;

@@ -9,6 +9,9 @@ use crate::error::BtfError;
 pub(crate) struct StrTab<'a> {
     /// This blob's string bytes.
     pub(crate) bytes: &'a [u8],
+    /// The same bytes as text when the whole section is valid UTF-8 (the usual case): then
+    /// a lookup needs no per-string validation.
+    pub(crate) text: Option<&'a str>,
     /// True if this section and all base sections are pure ASCII (every offset is a char
     /// boundary, so range checks suffice).
     pub(crate) ascii: bool,
@@ -26,6 +29,35 @@ impl std::fmt::Debug for StrTab<'_> {
     }
 }
 
+/// Position of the first NUL (or the length), eight bytes at a time: BTF strings are
+/// short, so this beats both a byte loop and a vectorized search.
+#[inline]
+fn nul_pos(b: &[u8]) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = b.chunks_exact(8);
+    let mut base = 0usize;
+    for c in &mut chunks {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(c);
+        let v = u64::from_le_bytes(a);
+        let zero = v.wrapping_sub(LO) & !v & HI;
+        if zero != 0 {
+            return base + (zero.trailing_zeros() / 8) as usize;
+        }
+        base += 8;
+        if base >= 256 {
+            // A long string (a source line): finish with the vectorized search.
+            let tail = b.get(base..).unwrap_or_default();
+            return memchr::memchr(0, tail).map_or(b.len(), |p| base + p);
+        }
+    }
+    let rest = chunks.remainder();
+    rest.iter()
+        .position(|&c| c == 0)
+        .map_or(b.len(), |p| base + p)
+}
+
 impl<'a> StrTab<'a> {
     /// One past the last valid offset in the combined string space.
     pub(crate) fn end(&self) -> u32 {
@@ -33,6 +65,7 @@ impl<'a> StrTab<'a> {
     }
 
     /// The NUL-terminated string at `off`.
+    #[inline]
     pub(crate) fn get(&self, off: u32) -> Result<&'a str, BtfError> {
         if off < self.start {
             return match self.base {
@@ -49,6 +82,12 @@ impl<'a> StrTab<'a> {
                 off,
                 end: self.end(),
             });
+        }
+        if let Some(text) = self.text {
+            // `get` refuses an offset inside a multi-byte character.
+            let tail = text.get(rel..).ok_or(BtfError::StrUtf8 { off })?;
+            let len = nul_pos(tail.as_bytes());
+            return tail.get(..len).ok_or(BtfError::StrUtf8 { off });
         }
         let tail = self.bytes.get(rel..).unwrap_or_default();
         let len = memchr::memchr(0, tail).ok_or(BtfError::BadStringSection {
@@ -102,6 +141,29 @@ impl<'a> StrTab<'a> {
                 out.push(self.start + at as u32);
             }
             pos = at + 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nul_pos;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn nul_pos_finds_the_first_nul(bytes in proptest::collection::vec(prop_oneof![Just(0u8), 1u8..=255], 0..600)) {
+            let want = bytes.iter().position(|&c| c == 0).unwrap_or(bytes.len());
+            prop_assert_eq!(nul_pos(&bytes), want);
+        }
+
+        #[test]
+        fn nul_pos_on_long_strings(len in 0usize..1000, tail in 0usize..9) {
+            let mut bytes = vec![b'x'; len];
+            bytes.push(0);
+            bytes.resize(len + 1 + tail, b'y');
+            prop_assert_eq!(nul_pos(&bytes), len);
+            prop_assert_eq!(nul_pos(&bytes[..len]), len);
         }
     }
 }

@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # /init of the test guest: mount the kernel file systems, run guest-tests.sh, report on the
-# serial console between @@COREBPF-VM markers, copy files out on the second serial port, and
-# power off. Every result line starts with "@@COREBPF-VM ".
+# serial console between @@COREBPF-VM markers, copy files out (virtio disk, or the second
+# serial port), and power off. Every result line starts with "@@COREBPF-VM ".
 
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin:/sbin
@@ -48,7 +48,8 @@ t() {
 	fi
 }
 
-# send NAME PATH: copy a file to the host over the second serial port (gzip + base64).
+# send NAME PATH: copy a file to the host. Files are collected in /out and written at the end
+# as a tar archive to the virtio disk, or base64 over the second serial port without one.
 send() {
 	local name=$1 path=$2
 	if [ ! -r "$path" ]; then
@@ -56,20 +57,37 @@ send() {
 		mark "TEST send-$name FAIL rc=1 missing $path"
 		return
 	fi
-	local sum size
-	sum=$(sha256sum <"$path" | cut -d' ' -f1)
-	size=$(wc -c <"$path")
-	{
-		echo "@@COREBPF-FILE BEGIN $name"
-		gzip -c -1 <"$path" | base64
-		echo "@@COREBPF-FILE END $name"
-	} >/dev/ttyS1
-	mark "FILE $name bytes=$size sha256=$sum"
+	cp "$path" "/out/$name"
+	mark "FILE $name bytes=$(wc -c <"/out/$name") sha256=$(sha256sum <"/out/$name" | cut -d' ' -f1)"
 }
 
-stty -F /dev/ttyS1 raw -echo 2>/dev/null
+flush_files() {
+	if [ -b /dev/vda ]; then
+		tar -cf /dev/vda -C /out . && sync && mark "FILES channel=disk" && return
+	fi
+	stty -F /dev/ttyS1 raw -echo 2>/dev/null
+	for f in /out/*; do
+		[ -e "$f" ] || continue
+		echo "@@COREBPF-FILE BEGIN ${f##*/}"
+		gzip -c -1 <"$f" | base64
+		echo "@@COREBPF-FILE END ${f##*/}"
+	done >/dev/ttyS1
+	mark "FILES channel=serial"
+}
+
+# The output disk: virtio modules from the kernel package, in dependency order.
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
+	[ -e "/modules/$m.ko" ] && insmod "/modules/$m.ko" 2>/dev/null
+done
+for _ in $(seq 25); do
+	[ -b /dev/vda ] && break
+	sleep 0.2
+done
+mkdir -p /out
+
 mark "BEGIN kernel=$(uname -r) arch=$(uname -m) uptime=$(cut -d' ' -f1 /proc/uptime)"
 . /vm/guest-tests.sh
+flush_files
 mark "END pass=$PASS fail=$FAIL uptime=$(cut -d' ' -f1 /proc/uptime)"
 sync
 poweroff -f

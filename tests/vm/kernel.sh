@@ -3,7 +3,7 @@
 #   vm_fetch_kernel ARCH   (amd64 or arm64) -> prints the path of the cached vmlinuz
 #
 # The image package is the unsigned build of the one `linux-image-ARCH` depends on; its .deb
-# is kept in $VM_CACHE, its /boot/vmlinuz-* in $VM_CACHE/ARCH/.
+# is kept in $VM_CACHE, its /boot and virtio modules in $VM_CACHE/ARCH/.
 
 VM_REPO=${VM_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 VM_CACHE=${VM_CACHE:-${CARGO_TARGET_DIR:-$VM_REPO/target}/vm-cache}
@@ -70,9 +70,11 @@ vm_fetch_kernel() {
 	fi
 	local stamp=$dir/.from
 	if [ "$(cat "$stamp" 2>/dev/null)" != "$(basename "$deb")" ]; then
-		rm -rf "$dir/boot"
-		dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" ./boot ||
-			vm_die "cannot unpack /boot from $deb"
+		rm -rf "$dir/boot" "$dir/lib"
+		# /boot, and the virtio modules the guest loads for its output disk.
+		dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" --wildcards ./boot \
+			'./lib/modules/*/kernel/drivers/virtio/virtio*.ko' \
+			'./lib/modules/*/kernel/drivers/block/virtio_blk.ko' 2>/dev/null || true
 		basename "$deb" >"$stamp"
 	fi
 	vmlinuz=$(ls "$dir"/boot/vmlinuz-* 2>/dev/null | head -n1)

@@ -9,10 +9,11 @@
 #   VM_OBJECTS  directory of compiled test objects (*.o) copied to the guest's /objects
 #   VM_TIMEOUT  seconds before the guest is killed [300]
 #   VM_CACHE    download cache [target/vm-cache]
+#   VM_TESTS    guest test list [tests/vm/guest-tests.sh]
 #   VM_BOOT     bzimage (default) or elf (PVH boot of the ELF vmlinux inside the bzImage)
 #
 # Output in OUT_DIR [target/vm-run]: console.log (serial console), data.log (second serial
-# port), results.txt ("PASS name" / "FAIL name" lines), guest files (guest-*.bin) and
+# port, used for files when the guest has no virtio disk), results.txt ("PASS name" / "FAIL name" lines), guest files (guest-*.bin) and
 # host-vmlinux.btf (`corebpf btf extract` of the booted image). Exits non-zero on any failure,
 # including a missing qemu or kernel: nothing is skipped.
 set -euo pipefail
@@ -72,7 +73,7 @@ root=$OUT/root
 mkdir -p "$root"/{bin,sbin,usr/bin,proc,sys,dev,tmp,root,vm,objects}
 cp "$busybox" "$root/bin/busybox"
 cp "$here/guest-init.sh" "$root/init"
-cp "$here/guest-tests.sh" "$root/vm/guest-tests.sh"
+cp "${VM_TESTS:-$here/guest-tests.sh}" "$root/vm/guest-tests.sh"
 chmod 755 "$root/init"
 # Debug info is of no use in the guest and only slows the initramfs down.
 strip --strip-debug -o "$root/bin/corebpf" "$corebpf" 2>/dev/null || cp "$corebpf" "$root/bin/corebpf"
@@ -83,6 +84,8 @@ if ldd "$corebpf" >/dev/null 2>&1; then
 		cp -L "$lib" "$root$lib"
 	done
 fi
+mkdir -p "$root/modules"
+find "$(dirname "$(dirname "$vmlinuz")")/lib" -name '*.ko' -exec cp {} "$root/modules/" \; 2>/dev/null || true
 if [ -n "${VM_OBJECTS:-}" ]; then
 	[ -d "$VM_OBJECTS" ] || vm_die "VM_OBJECTS=$VM_OBJECTS is not a directory"
 	cp "$VM_OBJECTS"/*.o "$root/objects/" 2>/dev/null || vm_die "no .o files in $VM_OBJECTS"
@@ -96,14 +99,16 @@ accel=(-accel tcg)
 if grep -qwE 'vmx|svm' /proc/cpuinfo && [ ! -e /sys/module/kvm_pvm ] && [ -w /dev/kvm ]; then
 	accel=(-accel kvm -cpu host)
 fi
+truncate -s 256M "$OUT/disk.img"
 t1=$(date +%s.%N)
 vm_log "booting $(basename "$kernel") (${accel[*]}), timeout ${VM_TIMEOUT}s"
 rc=0
 timeout --foreground -k 5 "$VM_TIMEOUT" qemu-system-x86_64 \
 	"${accel[@]}" -m 1G -smp 1 -nographic -no-reboot -nodefaults \
 	-kernel "$kernel" -initrd "$OUT/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 oops=panic quiet loglevel=3 rdinit=/init" \
+	-append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 rdinit=/init" \
 	-serial "file:$OUT/console.log" -serial "file:$OUT/data.log" \
+	-drive "file=$OUT/disk.img,format=raw,if=virtio" \
 	</dev/null >"$OUT/qemu.log" 2>&1 || rc=$?
 t2=$(date +%s.%N)
 [ $rc = 124 ] && vm_log "guest killed after ${VM_TIMEOUT}s"
@@ -128,16 +133,24 @@ while read -r _ _ name verdict rest; do
 done < <(grep '^@@COREBPF-VM TEST ' "$OUT/console.txt")
 
 # Files copied out, checked against the size and sha256 the guest printed.
+mkdir -p "$OUT/files"
+channel=$(sed -n 's/^@@COREBPF-VM FILES channel=//p' "$OUT/console.txt")
+[ "$channel" = disk ] && tar -xf "$OUT/disk.img" -C "$OUT/files" 2>/dev/null
+rm -f "$OUT/disk.img"
 while read -r _ _ name bytes sha; do
 	bytes=${bytes#bytes=}
 	sha=${sha#sha256=}
 	f=$OUT/guest-$name
-	sed -n "/^@@COREBPF-FILE BEGIN $name\$/,/^@@COREBPF-FILE END $name\$/p" "$OUT/data.txt" |
-		sed '1d;$d' | base64 -d | gunzip >"$f" 2>/dev/null || true
+	if [ "$channel" = disk ]; then
+		mv "$OUT/files/$name" "$f" 2>/dev/null || : >"$f"
+	else
+		sed -n "/^@@COREBPF-FILE BEGIN $name\$/,/^@@COREBPF-FILE END $name\$/p" "$OUT/data.txt" |
+			sed '1d;$d' | base64 -d | gunzip >"$f" 2>/dev/null || true
+	fi
 	if [ "$(stat -c %s "$f")" = "$bytes" ] && [ "$(sha256sum <"$f" | cut -d' ' -f1)" = "$sha" ]; then
 		pass "copy:$name"
 	else
-		failed "copy:$name" "received $(stat -c %s "$f") bytes, guest had $bytes"
+		failed "copy:$name" "received $(stat -c %s "$f") bytes over the ${channel:-no} channel, guest had $bytes"
 	fi
 done < <(grep '^@@COREBPF-VM FILE ' "$OUT/console.txt")
 
@@ -164,7 +177,7 @@ fi
 t3=$(date +%s.%N)
 read -r npass nfail < <(awk '{ c[$1]++ } END { print c["PASS"]+0, c["FAIL"]+0 }' "$results")
 {
-	echo "kernel $(basename "$vmlinuz") booted as $(basename "$kernel")"
+	echo "kernel $(basename "$vmlinuz") booted as $(basename "$kernel"), qemu status $rc, files over ${channel:-no} channel"
 	awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" 'BEGIN { printf "time prepare=%.2fs guest=%.2fs check=%.2fs total=%.2fs\n", b-a, c-b, d-c, d-a }'
 } >"$OUT/summary.txt"
 cat "$OUT/summary.txt" >&2

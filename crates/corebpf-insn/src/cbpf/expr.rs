@@ -160,8 +160,17 @@ fn implies_not(c: &Cond, b: &B) -> bool {
     }
 }
 
-fn without(items: &[B], x: &B) -> Vec<B> {
-    items.iter().filter(|i| *i != x).cloned().collect()
+/// `items` without `x`'s disjuncts, when all of them are among `items` (else `items`).
+fn minus(items: &[B], x: &B) -> Vec<B> {
+    let xs: &[B] = match x {
+        B::Or(v) => v,
+        other => std::slice::from_ref(other),
+    };
+    if xs.iter().all(|i| items.contains(i)) {
+        items.iter().filter(|i| !xs.contains(i)).cloned().collect()
+    } else {
+        items.to_vec()
+    }
 }
 
 /// `(c and t) or (not c and f)`, simplified.
@@ -180,16 +189,19 @@ fn combine(c: &Cond, t: B, f: B) -> B {
         (_, B::True) => return or(vec![neg, t]),
         _ => {}
     }
+    // A shared successor: `t` is `p or f` (flattened, so `f`'s own disjuncts may be inline).
     if let B::Or(items) = &t {
-        if items.contains(&f) {
-            return or(vec![and(vec![pos, or(without(items, &f))]), f]);
+        let rest = minus(items, &f);
+        if rest.len() < items.len() {
+            return or(vec![and(vec![pos, or(rest)]), f]);
         }
     }
     if let B::Or(items) = &f {
-        if items.contains(&t) {
+        let rest = minus(items, &t);
+        if rest.len() < items.len() {
             // Keep the test of `c` first: loads past the end of the packet reject it, so the
             // order of tests is part of the meaning.
-            return or(vec![and(vec![neg, or(without(items, &t))]), t.clone()]);
+            return or(vec![and(vec![neg, or(rest)]), t.clone()]);
         }
     }
     if implies_not(c, &f) {
@@ -384,6 +396,7 @@ fn formula_text(dag: &Dag, negate: bool) -> Result<String, Error> {
 }
 
 /// Printed sub-expression with its binding strength.
+#[derive(Clone)]
 struct R {
     text: String,
     /// 0 = or chain, 1 = and chain, 2 = atom / parenthesized.
@@ -531,10 +544,23 @@ fn merge_src_dst(parts: &[R]) -> Option<R> {
 }
 
 /// `(ip and X) or (ip6 and X)` → `X` when X's own meaning is exactly that protocol set.
-fn merge_or(mut parts: Vec<R>) -> R {
-    if let Some(r) = merge_src_dst(&parts) {
-        return r;
+fn merge_or(parts: Vec<R>) -> R {
+    // Adjacent `src X` / `dst X` pairs become `X`.
+    let mut merged: Vec<R> = Vec::with_capacity(parts.len());
+    let mut it = parts.into_iter().peekable();
+    while let Some(p) = it.next() {
+        let twin = it
+            .peek()
+            .and_then(|q| merge_src_dst(&[p.clone(), q.clone()]));
+        match twin {
+            Some(m) => {
+                it.next();
+                merged.push(m);
+            }
+            None => merged.push(p),
+        }
     }
+    let mut parts = merged;
     // Identical branches (libpcap's offloaded and in-packet VLAN paths print the same).
     if parts.len() > 1
         && parts

@@ -25,7 +25,8 @@
 //! - llvm's indirect call `callx` (`BPF_JMP | BPF_CALL | BPF_X`, register in `dst`) decodes as
 //!   [`Call::Reg`], although the kernel does not accept it;
 //! - the kernel-internal forms found in `bpftool prog dump xlated` output decode too:
-//!   [`Insn::Nospec`] and [`Insn::MovPercpuAddr`].
+//!   [`Insn::Nospec`], [`Insn::MovPercpuAddr`], and bpf-to-bpf calls whose target the kernel
+//!   moved to `off` ([`Call::LocalTranslated`]).
 //!
 //! # Disassembly
 //!

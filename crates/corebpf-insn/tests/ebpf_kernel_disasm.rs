@@ -534,3 +534,118 @@ fn refused_instructions_match_kernel_text() {
         );
     }
 }
+
+/// Removes a bpffs pin directory when dropped, also when the test fails.
+struct PinDir(std::path::PathBuf);
+
+impl Drop for PinDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Real programs: objects compiled from `tests/bpf` are loaded by `bpftool prog loadall`
+/// (libbpf relocates them), and each loaded program's translated instructions, listed by
+/// `bpftool prog dump xlated ... opcodes` with their bytes, must decode to instructions that
+/// print as bpftool prints them. Calls are compared by their id and offset only: for translated
+/// code bpftool names call targets from kernel symbols, which an instruction does not carry.
+#[test]
+fn loaded_test_programs_match_bpftool_xlated() {
+    use corebpf_insn::ebpf::{decode, Call};
+    use corebpf_testdata::{find, Cpu};
+
+    let mut compared = 0;
+    // Programs that load without attaching and pin no maps by name.
+    for name in [
+        "subprogs",
+        "globals",
+        "xdp_redirect",
+        "runqlat",
+        "execsnoop",
+    ] {
+        for cpu in [Cpu::V3, Cpu::V4] {
+            let obj = find(name, cpu).unwrap_or_else(|| panic!("no test object {name}"));
+            let dir = PinDir(std::path::PathBuf::from(format!(
+                "/sys/fs/bpf/corebpf-insn-test-{}-{name}-{cpu:?}",
+                std::process::id()
+            )));
+            let out = std::process::Command::new("bpftool")
+                .args(["prog", "loadall"])
+                .arg(obj.path())
+                .arg(&dir.0)
+                .output()
+                .unwrap_or_else(|e| panic!("this test needs bpftool: {e}"));
+            assert!(
+                out.status.success(),
+                "bpftool prog loadall {} failed: {}",
+                obj.label(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let mut pins: Vec<_> = std::fs::read_dir(&dir.0)
+                .expect("pin dir")
+                .map(|e| e.expect("entry").path())
+                .collect();
+            pins.sort();
+            assert!(!pins.is_empty(), "{}: no programs pinned", obj.label());
+            for pin in pins {
+                let out = std::process::Command::new("bpftool")
+                    .args(["prog", "dump", "xlated", "pinned"])
+                    .arg(&pin)
+                    .arg("opcodes")
+                    .output()
+                    .expect("bpftool");
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let listing = String::from_utf8(out.stdout).expect("utf-8");
+                let lines: Vec<&str> = listing.lines().collect();
+                let mut i = 0;
+                while i < lines.len() {
+                    let line = lines[i];
+                    i += 1;
+                    let Some((idx, rest)) = line.trim_start().split_once(": (") else {
+                        continue;
+                    };
+                    if idx.parse::<usize>().is_err() {
+                        continue;
+                    }
+                    let (code, text) = rest.split_once(") ").expect("`(code) text`");
+                    let bytes: Vec<u8> = lines
+                        .get(i)
+                        .expect("opcodes line")
+                        .split_whitespace()
+                        .map(|b| u8::from_str_radix(b, 16).expect("hex byte"))
+                        .collect();
+                    i += 1;
+                    let what = format!("{} {}: `{line}`", obj.label(), pin.display());
+                    let (insn, len) =
+                        decode(&bytes, Endian::NATIVE).unwrap_or_else(|e| panic!("{what}: {e}"));
+                    assert_eq!(len, bytes.len(), "{what}");
+                    assert_eq!(format!("{:02x}", insn.code()), code, "{what}");
+                    let ours = insn.to_string();
+                    match insn {
+                        // bpftool appends `#<symbol>` of the JIT-compiled callee.
+                        Insn::Call(Call::LocalTranslated { .. }) => {
+                            assert_eq!(text.split('#').next(), Some(ours.as_str()), "{what}")
+                        }
+                        Insn::Call(Call::Helper(id) | Call::Kfunc { btf_id: id, .. }) => {
+                            assert!(
+                                text.starts_with("call ") && text.ends_with(&format!("#{id}")),
+                                "{what}: ours `{ours}`"
+                            )
+                        }
+                        // bpftool 7.1 (Debian 12) predates the per-CPU address move and
+                        // prints it as a plain `mov`; the kernel's disasm.c names it.
+                        Insn::MovPercpuAddr { dst, src } if text == format!("{dst} = {src}") => {}
+                        _ => assert_eq!(ours, text, "{what}"),
+                    }
+                    compared += 1;
+                }
+            }
+        }
+    }
+    eprintln!("{compared} translated instructions agree with bpftool");
+    assert!(compared > 200, "only {compared} instructions compared");
+}

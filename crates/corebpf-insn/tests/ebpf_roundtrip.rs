@@ -120,6 +120,11 @@ fn insn() -> impl Strategy<Value = Insn> {
     let call = prop_oneof![
         any::<i32>().prop_map(Call::Helper),
         any::<i32>().prop_map(Call::Local),
+        (
+            any::<i16>().prop_filter("non-zero", |o| *o != 0),
+            any::<i32>()
+        )
+            .prop_map(|(off, subprog)| Call::LocalTranslated { off, subprog }),
         (any::<i32>(), any::<i16>()).prop_map(|(btf_id, off)| Call::Kfunc { btf_id, off }),
         reg().prop_map(Call::Reg),
     ]
@@ -405,6 +410,7 @@ proptest! {
 fn text_is_complete(insn: &Insn) -> bool {
     match *insn {
         Insn::Call(Call::Kfunc { off, .. }) => off == 0,
+        Insn::Call(Call::LocalTranslated { .. }) => false,
         Insn::LdImm64 { kind, next_imm, .. } => {
             matches!(
                 kind,

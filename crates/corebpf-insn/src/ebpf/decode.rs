@@ -614,10 +614,11 @@ fn decode_jmp(s: &Slot, width: Width) -> Result<Insn, DecodeError> {
                     s.zero(Field::Off)?;
                     Call::Helper(raw.imm)
                 }
-                op::PSEUDO_CALL => {
-                    s.zero(Field::Off)?;
-                    Call::Local(raw.imm)
-                }
+                op::PSEUDO_CALL if raw.off == 0 => Call::Local(raw.imm),
+                op::PSEUDO_CALL => Call::LocalTranslated {
+                    off: raw.off,
+                    subprog: raw.imm,
+                },
                 op::PSEUDO_KFUNC_CALL => Call::Kfunc {
                     btf_id: raw.imm,
                     off: raw.off,

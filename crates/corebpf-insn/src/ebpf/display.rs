@@ -364,6 +364,10 @@ impl Insn {
                     f.write_str("call pc")?;
                     signed(f, i64::from(imm))
                 }
+                Call::LocalTranslated { off, .. } => {
+                    f.write_str("call pc")?;
+                    signed(f, i64::from(off))
+                }
                 Call::Kfunc { btf_id, .. } => {
                     f.write_str("call kernel-function#")?;
                     dec(f, i64::from(btf_id))

@@ -162,6 +162,9 @@ impl Insn {
                 one(match call {
                     Call::Helper(id) => raw(c, 0, op::PSEUDO_HELPER, 0, id),
                     Call::Local(imm) => raw(c, 0, op::PSEUDO_CALL, 0, imm),
+                    Call::LocalTranslated { off, subprog } => {
+                        raw(c, 0, op::PSEUDO_CALL, off, subprog)
+                    }
                     Call::Kfunc { btf_id, off } => raw(c, 0, op::PSEUDO_KFUNC_CALL, off, btf_id),
                     Call::Reg(r) => raw(c | op::X, r.index(), 0, 0, 0),
                 })

@@ -370,6 +370,15 @@ pub enum Call {
     Helper(i32),
     /// A bpf-to-bpf call (`src = 1`, `BPF_PSEUDO_CALL`); the callee is at `pc + 1 + offset`.
     Local(i32),
+    /// A bpf-to-bpf call as the kernel reports it in a translated (JIT-compiled) program:
+    /// `src = 1` with the pc-relative offset moved to `off` and `imm` holding the callee's
+    /// subprogram index. Decoded whenever `off` is not 0 (a program as loaded has `off = 0`).
+    LocalTranslated {
+        /// Offset of the callee from the next instruction (`off`).
+        off: i16,
+        /// Index of the callee among the program's subprograms (`imm`).
+        subprog: i32,
+    },
     /// A kernel function (`src = 2`, `BPF_PSEUDO_KFUNC_CALL`) by BTF id; `off` selects the BTF
     /// (0: vmlinux, otherwise an index into the load's fd array for a module BTF).
     Kfunc {
@@ -719,11 +728,13 @@ impl Insn {
         Some(pc as i64 + 1 + rel)
     }
 
-    /// For a bpf-to-bpf call ([`Call::Local`]) or a subprogram address load
-    /// ([`LdImm64Kind::Func`]) at slot `pc`, the slot index of the callee: `pc + 1 + imm`.
+    /// For a bpf-to-bpf call ([`Call::Local`], [`Call::LocalTranslated`]) or a subprogram
+    /// address load ([`LdImm64Kind::Func`]) at slot `pc`, the slot index of the callee:
+    /// `pc + 1 + offset`.
     #[inline]
     pub fn call_target(&self, pc: usize) -> Option<i64> {
         match *self {
+            Insn::Call(Call::LocalTranslated { off, .. }) => Some(pc as i64 + 1 + i64::from(off)),
             Insn::Call(Call::Local(imm))
             | Insn::LdImm64 {
                 kind: LdImm64Kind::Func,
@@ -764,7 +775,10 @@ impl Insn {
     /// Whether this is a bpf-to-bpf call.
     #[inline]
     pub fn is_local_call(&self) -> bool {
-        matches!(self, Insn::Call(Call::Local(_)))
+        matches!(
+            self,
+            Insn::Call(Call::Local(_) | Call::LocalTranslated { .. })
+        )
     }
 
     /// Whether this is a kernel-function call.

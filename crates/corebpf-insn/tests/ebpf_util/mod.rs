@@ -321,6 +321,7 @@ pub fn llvm_syntax(insn: &Insn) -> String {
                 write!(s, "call {imm}").unwrap()
             }
             Call::Reg(r) => write!(s, "callx r{}", r.index()).unwrap(),
+            Call::LocalTranslated { .. } => s.push_str("<kernel-translated call>"),
         },
         Insn::Exit => s.push_str("exit"),
         Insn::LdImm64 { dst, kind, .. } => {

@@ -84,6 +84,9 @@ if ldd "$corebpf" >/dev/null 2>&1; then
 		cp -L "$lib" "$root$lib"
 	done
 fi
+# The kernel's config where tools look for it (Kconfig externs: --kconfig /boot/config-*).
+mkdir -p "$root/boot"
+cp "$(dirname "$vmlinuz")"/config-* "$root/boot/" 2>/dev/null || true
 mkdir -p "$root/modules"
 find "$(dirname "$(dirname "$vmlinuz")")/lib" -name '*.ko' -exec cp {} "$root/modules/" \; 2>/dev/null || true
 if [ -n "${VM_OBJECTS:-}" ]; then

@@ -81,7 +81,7 @@ pub use insn::{
 pub use parse::{parse_insn, ParseError};
 pub use raw::{Endian, RawInsn};
 
-/// Any error of this module: a decoding or an assembly error.
+/// Any error of this module: decoding, assembly or parsing.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// Bytes that are not a valid instruction stream.

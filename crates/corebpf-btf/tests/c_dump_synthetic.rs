@@ -329,3 +329,37 @@ fn a_failing_writer_reports_the_io_error() {
     assert!(matches!(err, CDumpError::Io(_)), "{err:?}");
     assert_eq!(err.to_string(), "writing C output: disk full");
 }
+
+#[test]
+fn big_endian_btf_gives_the_same_header() {
+    // The same declarations compiled for the big-endian BPF target: the BTF's byte order differs,
+    // the C it describes does not.
+    let dir = scratch("edge_be");
+    let src_path = manifest_dir().join("tests/data/c_dump_edge.c");
+    let c = dir.join("c_dump_edge.c");
+    std::fs::copy(&src_path, &c).expect("copying c_dump_edge.c");
+    let obj = dir.join("c_dump_edge.be.o");
+    let out = Command::new(CLANG)
+        .args(["-g", "-O2", "-target", "bpfeb", "-c"])
+        .arg(&c)
+        .arg("-o")
+        .arg(&obj)
+        .output()
+        .expect("running clang-19");
+    assert!(
+        out.status.success(),
+        "clang-19 -target bpfeb: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let be = btf_of_object(&obj);
+    let le = edge_btf(&dir);
+    let be_btf = Btf::parse(&be).expect("big-endian BTF");
+    let le_btf = Btf::parse(&le).expect("little-endian BTF");
+    assert_eq!(be_btf.endian(), corebpf_btf::Endian::Big);
+    assert_eq!(le_btf.endian(), corebpf_btf::Endian::Little);
+    let (be_header, checks) = check_header_layout("edge_be_layout", &be_btf);
+    assert_eq!(checks.records, 20);
+    let mut le_header = Vec::new();
+    dump_c(&le_btf, &mut le_header, &COptions::default()).expect("C dump");
+    assert_eq!(be_header, String::from_utf8(le_header).expect("UTF-8"));
+}

@@ -29,6 +29,8 @@ enum Cmd {
     Find(FindArgs),
     /// Extract the kernel's BTF from a kernel image (vmlinux, bzImage, Image[.gz]).
     Extract(extract::ExtractArgs),
+    /// List the BTF objects loaded in the running kernel.
+    List(crate::introspect_btf::ListArgs),
 }
 
 #[derive(clap::Args)]
@@ -65,6 +67,7 @@ pub fn run(args: Args) -> Result<()> {
         Cmd::Dump(a) => dump(a),
         Cmd::Find(a) => find(a),
         Cmd::Extract(a) => extract::run(a),
+        Cmd::List(a) => crate::introspect_btf::run(a),
     }
 }
 

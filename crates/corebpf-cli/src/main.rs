@@ -6,8 +6,14 @@ use clap::{Parser, Subcommand};
 
 mod btf;
 mod cbpf;
+mod feature;
+mod introspect;
+mod introspect_btf;
+mod link;
 mod load;
+mod map;
 mod objdump;
+mod prog;
 
 #[derive(Parser)]
 #[command(name = "corebpf", version, about = "BPF objects, BTF and programs: inspect, load, run")]
@@ -26,6 +32,14 @@ enum Command {
     Cbpf(cbpf::Args),
     /// Load a BPF object into the kernel (CO-RE relocated), print and optionally pin it.
     Load(load::Args),
+    /// Programs loaded in the kernel: list, show, dump translated or JIT-compiled code.
+    Prog(prog::Args),
+    /// Maps in the kernel: list, show, dump entries (BTF-formatted).
+    Map(map::Args),
+    /// BPF links in the kernel: what each program is attached to.
+    Link(link::Args),
+    /// What this kernel supports: program, map and attach types, helpers per program type.
+    Feature(feature::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +48,10 @@ fn main() -> ExitCode {
         Command::Objdump(args) => objdump::run(args),
         Command::Btf(args) => btf::run(args),
         Command::Cbpf(args) => cbpf::run(args),
+        Command::Prog(args) => prog::run(args),
+        Command::Map(args) => map::run(args),
+        Command::Link(args) => link::run(args),
+        Command::Feature(args) => feature::run(args),
         Command::Load(args) => load::run(args),
     };
     match result {

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use corebpf_obj::link::LinkError;
 use corebpf_obj::ObjError;
 
 /// A source position from line info: file, line number and the line's text.
@@ -31,7 +32,7 @@ pub enum LoadError {
     Link {
         object: String,
         #[source]
-        source: ObjError,
+        source: LinkError,
     },
     /// The object's byte order differs from the kernel's.
     #[error("object {object} is big-endian, this kernel is little-endian: rebuild it with `-target bpf` (or `bpfel`)")]

@@ -22,6 +22,8 @@ pub struct Map {
     pub(crate) pinned: Option<std::path::PathBuf>,
     /// Internal maps back global data sections (`.data`, `.rodata`, `.bss`, `.kconfig`, ...).
     pub(crate) section: Option<String>,
+    /// The name in the object (`results`, `.rodata`).
+    pub(crate) object_name: String,
 }
 
 /// Number of possible CPUs (per-CPU map values hold one slot per possible CPU).
@@ -45,9 +47,14 @@ fn parse_cpu_list(s: &str) -> Option<usize> {
 }
 
 impl Map {
-    /// The map's name in the object (internal maps: the kernel-safe name, e.g. `globals.rodata`).
+    /// The map's kernel name (internal maps: the object-name prefix and section, `globals.rodata`).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The map's name in the object (`results`; `.rodata` for internal maps).
+    pub fn object_name(&self) -> &str {
+        &self.object_name
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {

@@ -4,8 +4,8 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use corebpf_btf::{Btf, Kind, TypeKind};
-use corebpf_obj::{DataKind, Endian, SectionKind};
+use corebpf_btf::{Btf, Kind};
+use corebpf_obj::Endian;
 use corebpf_sys::bpf;
 use corebpf_sys::probe::BtfFeatures;
 
@@ -88,17 +88,14 @@ pub struct Object {
     programs: Vec<Program>,
 }
 
-/// The object name used for internal map names: the file name without `.o`/`.bpf.o`.
+/// The object name used for internal map names.
 fn object_name(path: &Path) -> String {
     let file = path
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_else(|| "object".into());
-    let stem = file
-        .strip_suffix(".o")
-        .unwrap_or(&file)
-        .trim_end_matches(".bpf");
-    stem.to_string()
+    // As libbpf: the file name up to its first dot (`core_fields.bpf.o` gives `core_fields`).
+    file.split('.').next().unwrap_or_default().to_string()
 }
 
 impl OpenObject {
@@ -413,9 +410,49 @@ fn map_mismatch(info: &bpf::attr::MapInfo, m: &MapPlan) -> Option<String> {
     cmp("type", info.map_type, m.map_type);
     cmp("key_size", info.key_size, m.key_size);
     cmp("value_size", info.value_size, m.value_size);
-    cmp("max_entries", info.max_entries, m.max_entries);
+    cmp("max_entries", info.max_entries, effective_max_entries(m));
     cmp("map_flags", info.map_flags, m.flags);
     (!diffs.is_empty()).then(|| diffs.join(", "))
+}
+
+/// Map types the kernel refuses BTF key/value descriptions for (libbpf leaves them out too).
+fn takes_btf(map_type: u32) -> bool {
+    use corebpf_obj::MapType as T;
+    !matches!(
+        T::from_raw(map_type),
+        Some(
+            T::PerfEventArray
+                | T::CgroupArray
+                | T::StackTrace
+                | T::ArrayOfMaps
+                | T::HashOfMaps
+                | T::Devmap
+                | T::DevmapHash
+                | T::Cpumap
+                | T::Xskmap
+                | T::Sockmap
+                | T::Sockhash
+                | T::Queue
+                | T::Stack
+        )
+    )
+}
+
+/// `max_entries` as the kernel needs it: perf event arrays default to one slot per possible
+/// CPU, ring buffers are rounded up to a power-of-two number of pages.
+fn effective_max_entries(m: &MapPlan) -> u32 {
+    use corebpf_obj::MapType as T;
+    match T::from_raw(m.map_type) {
+        Some(T::PerfEventArray) if m.max_entries == 0 => crate::map::possible_cpus() as u32,
+        Some(T::Ringbuf | T::UserRingbuf) => {
+            let page = 4096u32;
+            let pages = m.max_entries.div_ceil(page).max(1);
+            pages
+                .checked_next_power_of_two()
+                .map_or(m.max_entries, |p| p * page)
+        }
+        _ => m.max_entries,
+    }
 }
 
 fn create_raw(
@@ -428,7 +465,7 @@ fn create_raw(
         map_type: m.map_type,
         key_size: m.key_size,
         value_size: m.value_size,
-        max_entries: m.max_entries,
+        max_entries: effective_max_entries(m),
         map_flags: m.flags,
         inner_map_fd: raw(inner),
         numa_node: m.numa_node.unwrap_or(0),
@@ -436,26 +473,25 @@ fn create_raw(
         map_extra: m.map_extra,
         ..Default::default()
     };
-    if let (Some(fd), true) = (btf_fd, m.btf_value != 0 || m.btf_key != 0) {
+    if let (Some(fd), true) = (
+        btf_fd,
+        (m.btf_value != 0 || m.btf_key != 0) && takes_btf(m.map_type),
+    ) {
         attr.btf_fd = raw(Some(fd));
         attr.btf_key_type_id = m.btf_key;
         attr.btf_value_type_id = m.btf_value;
     }
     match bpf::map_create(&attr) {
         Ok(fd) => Ok(fd),
-        Err(first) if attr.btf_fd != 0 && first.errno() == Some(libc_einval()) => {
-            // Some map types refuse BTF key/value descriptions: retry without, as libbpf does.
+        Err(first) if attr.btf_fd != 0 => {
+            // Retry without BTF, as libbpf does; report the first error if that fails too.
             attr.btf_fd = 0;
             attr.btf_key_type_id = 0;
             attr.btf_value_type_id = 0;
-            bpf::map_create(&attr).map_err(|e| map_err(m, e))
+            bpf::map_create(&attr).map_err(|_| map_err(m, first))
         }
         Err(e) => Err(map_err(m, e)),
     }
-}
-
-const fn libc_einval() -> i32 {
-    22
 }
 
 fn map_err(m: &MapPlan, e: corebpf_sys::Error) -> LoadError {
@@ -467,7 +503,7 @@ fn map_err(m: &MapPlan, e: corebpf_sys::Error) -> LoadError {
                 .map_or_else(|| m.map_type.to_string(), |t| t.name().to_string()),
             m.key_size,
             m.value_size,
-            m.max_entries,
+            effective_max_entries(m),
             m.flags
         ),
     }
@@ -503,10 +539,11 @@ fn create_map(
                 map_type: m.map_type,
                 key_size: m.key_size,
                 value_size: m.value_size,
-                max_entries: m.max_entries,
+                max_entries: effective_max_entries(m),
                 flags: m.flags,
                 pinned: pin_path,
                 section: m.section.clone(),
+                object_name: m.object_name.clone(),
             });
         }
     }
@@ -542,10 +579,11 @@ fn create_map(
         map_type: m.map_type,
         key_size: m.key_size,
         value_size: m.value_size,
-        max_entries: m.max_entries,
+        max_entries: effective_max_entries(m),
         flags: m.flags,
         pinned: pin_path,
         section: m.section.clone(),
+        object_name: m.object_name.clone(),
     })
 }
 
@@ -626,6 +664,35 @@ fn load_program(
         insns[at + 4..at + 8].copy_from_slice(&fd.to_ne_bytes());
         insns[at + 12..at + 16].copy_from_slice(&off.to_ne_bytes());
     }
+    // Module BTFs: LD imm64 of a typed ksym carries the BTF fd in its second immediate; kfunc
+    // calls carry an index into the fd array.
+    let mut module_fds: Vec<OwnedFd> = Vec::new();
+    for m in &p.fd_modules {
+        module_fds.push(module_btf_fd(m).map_err(|problem| LoadError::Program {
+            program: p.name.clone(),
+            section: p.section.clone(),
+            problem,
+        })?);
+    }
+    let fd_array: Vec<i32> = if module_fds.is_empty() {
+        Vec::new()
+    } else {
+        std::iter::once(0)
+            .chain(module_fds.iter().map(std::os::fd::AsRawFd::as_raw_fd))
+            .collect()
+    };
+    for (insn, call, module) in &p.module_refs {
+        if *call {
+            continue;
+        }
+        let idx = p.fd_modules.iter().position(|m| m == module);
+        if let Some(fd) = idx.and_then(|i| module_fds.get(i)) {
+            let at = insn * 8 + 12;
+            if let Some(b) = insns.get_mut(at..at + 4) {
+                b.copy_from_slice(&std::os::fd::AsRawFd::as_raw_fd(fd).to_ne_bytes());
+            }
+        }
+    }
     let attach_btf_id = attach_btf_id(p)?;
     let use_btf = btf_fd.is_some() && features.func;
     let func_info: Vec<u8> = if use_btf {
@@ -672,7 +739,7 @@ fn load_program(
         line_info: &line_info,
         line_info_rec_size: 16,
         attach_btf_id: attach_btf_id.unwrap_or(0),
-        fd_array: &p.fd_array,
+        fd_array: &fd_array,
         log_level: opts.log_level,
         ..Default::default()
     };
@@ -691,6 +758,22 @@ fn load_program(
         }),
         Err(e) => Err(explain(p, e)),
     }
+}
+
+/// Opens the kernel BTF object of module `name`.
+fn module_btf_fd(name: &str) -> Result<OwnedFd, String> {
+    let ids = bpf::ids(bpf::ObjKind::Btf).map_err(|e| e.to_string())?;
+    for id in ids {
+        let Ok(fd) = bpf::fd_by_id(bpf::ObjKind::Btf, id) else {
+            continue;
+        };
+        if let Ok((_, n)) = bpf::btf_info(fd.as_fd()) {
+            if n == name {
+                return Ok(fd);
+            }
+        }
+    }
+    Err(format!("the BTF of kernel module {name} is not loaded"))
 }
 
 /// Turns a refused load into an explained error.
@@ -784,24 +867,5 @@ impl Object {
             guard.push(path);
         }
         Ok(guard.keep())
-    }
-
-    /// Kinds of data section backing internal maps, for callers that list them.
-    pub fn data_kind(section: &str) -> Option<DataKind> {
-        match SectionKind::Data(DataKind::Data) {
-            _ if section.starts_with(".rodata") => Some(DataKind::Rodata),
-            _ if section.starts_with(".data") => Some(DataKind::Data),
-            _ if section.starts_with(".bss") => Some(DataKind::Bss),
-            _ => None,
-        }
-    }
-}
-
-/// Reads the variable types for [`OpenObject::set_global_str`] checks.
-#[allow(dead_code)]
-fn datasec_var_type(btf: &Btf<'_>, id: u32) -> Option<u32> {
-    match btf.type_by_id(id).ok()?.kind {
-        TypeKind::Var { ty, .. } => Some(ty),
-        _ => Some(id),
     }
 }

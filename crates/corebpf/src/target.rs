@@ -105,6 +105,11 @@ pub type KconfigMap = HashMap<String, String>;
 
 /// Reads Kconfig from `path`, or from `/proc/config.gz` then `/boot/config-$(uname -r)`.
 pub fn read_kconfig(path: Option<&Path>) -> Result<KconfigMap, LoadError> {
+    read_kconfig_text(path).map(|t| parse_kconfig(&t))
+}
+
+/// The text of the kernel configuration (see [`read_kconfig`]).
+pub fn read_kconfig_text(path: Option<&Path>) -> Result<String, LoadError> {
     let candidates: Vec<PathBuf> = match path {
         Some(p) => vec![p.to_path_buf()],
         None => {
@@ -131,7 +136,7 @@ pub fn read_kconfig(path: Option<&Path>) -> Result<KconfigMap, LoadError> {
                 } else {
                     String::from_utf8_lossy(&raw).into_owned()
                 };
-                return Ok(parse_kconfig(&text));
+                return Ok(text);
             }
             Err(e) => last = Some((p.clone(), e)),
         }

@@ -50,6 +50,29 @@ fn rd<O: Order>(s: &[u8], i: usize) -> u32 {
     }
 }
 
+/// Kinds 1..=19 (void, 0, never appears as a record).
+const VALID_KINDS: u32 = ((1 << 20) - 1) & !1;
+/// Bytes after the common header that do not depend on vlen, per raw kind.
+const FIXED_EXTRA: [u8; 32] = {
+    let mut t = [0u8; 32];
+    t[Kind::Int as usize] = 4;
+    t[Kind::Array as usize] = 12;
+    t[Kind::Var as usize] = 4;
+    t[Kind::DeclTag as usize] = 4;
+    t
+};
+/// Bytes per vlen entry, per raw kind.
+const PER_VLEN: [u8; 32] = {
+    let mut t = [0u8; 32];
+    t[Kind::Struct as usize] = 12;
+    t[Kind::Union as usize] = 12;
+    t[Kind::Enum as usize] = 8;
+    t[Kind::FuncProto as usize] = 8;
+    t[Kind::Datasec as usize] = 12;
+    t[Kind::Enum64 as usize] = 12;
+    t
+};
+
 /// What the validation walk saw.
 struct WalkSummary {
     max_ref: u32,
@@ -61,8 +84,9 @@ fn walk<O: Order>(
     types: &[u8],
     first_id: TypeId,
     strs: StrTab<'_>,
-    offsets: &mut Vec<u32>,
-) -> Result<WalkSummary, BtfError> {
+) -> Result<(Vec<u32>, WalkSummary), BtfError> {
+    // A local vector: its length and capacity stay in registers in the loop.
+    let mut offsets = Vec::with_capacity(types.len() / 24 + 16);
     let mut off = 0usize;
     let mut max_ref = 0u32;
     let mut max_name = 0u32;
@@ -82,18 +106,18 @@ fn walk<O: Order>(
         let info = rd::<O>(head, 4);
         let st = rd::<O>(head, 8);
         let raw_kind = ((info >> 24) & 0x1f) as u8;
-        let kind = match Kind::from_u8(raw_kind) {
-            Some(k) if k != Kind::Void => k,
-            _ => {
-                return Err(BtfError::BadKind {
-                    id,
-                    offset: off,
-                    kind: raw_kind,
-                })
-            }
-        };
+        // One table lookup gives validity and record size (no per-kind branches here).
+        let k = usize::from(raw_kind);
+        if VALID_KINDS & (1 << k) == 0 {
+            return Err(BtfError::BadKind {
+                id,
+                offset: off,
+                kind: raw_kind,
+            });
+        }
+        let kind = Kind::from_u8(raw_kind).unwrap_or(Kind::Void);
         let vlen = (info & 0xffff) as usize;
-        let need = 12 + kind.extra_size(vlen);
+        let need = 12 + usize::from(FIXED_EXTRA[k]) + usize::from(PER_VLEN[k]) * vlen;
         let Some(extra) = types.get(off + 12..off + need) else {
             return Err(BtfError::TypeTruncated {
                 id,
@@ -181,7 +205,7 @@ fn walk<O: Order>(
             problem: "type id space exhausted",
         })?;
     }
-    Ok(WalkSummary { max_ref, max_name })
+    Ok((offsets, WalkSummary { max_ref, max_name }))
 }
 
 /// The fixed BTF header fields.
@@ -444,10 +468,9 @@ impl<'a> Btf<'a> {
     /// Names get a per-name check only when a string section has non-ASCII bytes or an
     /// offset is out of range (then the offending type is named).
     fn build_table(&self) -> Result<Vec<u32>, BtfError> {
-        let mut offsets = Vec::with_capacity(self.types.len() / 24 + 1);
-        let sum = match self.endian {
-            Endian::Little => walk::<Le>(self.types, self.first_id, self.strs, &mut offsets)?,
-            Endian::Big => walk::<Be>(self.types, self.first_id, self.strs, &mut offsets)?,
+        let (offsets, sum) = match self.endian {
+            Endian::Little => walk::<Le>(self.types, self.first_id, self.strs)?,
+            Endian::Big => walk::<Be>(self.types, self.first_id, self.strs)?,
         };
         let len = self.first_id + offsets.len() as u32;
         if sum.max_ref >= len {

@@ -6,12 +6,14 @@ use clap::{Parser, Subcommand};
 
 mod btf;
 mod cbpf;
+mod cgroup;
 mod feature;
 mod introspect;
 mod introspect_btf;
 mod link;
 mod load;
 mod map;
+mod net;
 mod objdump;
 mod prog;
 
@@ -40,6 +42,10 @@ enum Command {
     Link(link::Args),
     /// What this kernel supports: program, map and attach types, helpers per program type.
     Feature(feature::Args),
+    /// XDP and tc programs per network interface.
+    Net(net::Args),
+    /// Programs attached to cgroups.
+    Cgroup(cgroup::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +58,8 @@ fn main() -> ExitCode {
         Command::Map(args) => map::run(args),
         Command::Link(args) => link::run(args),
         Command::Feature(args) => feature::run(args),
+        Command::Net(args) => net::run(args),
+        Command::Cgroup(args) => cgroup::run(args),
         Command::Load(args) => load::run(args),
     };
     match result {

@@ -8,6 +8,7 @@ pub mod bpf;
 pub mod epoll;
 mod error;
 pub mod mmap;
+pub mod netlink_query;
 pub mod perf;
 pub mod probe;
 pub mod tracefs;

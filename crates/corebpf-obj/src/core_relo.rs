@@ -30,14 +30,8 @@ pub enum CoreError {
     },
     #[error("{kind} relocation on anonymous type [{type_id}] is not supported (no name to find candidates by)")]
     Anonymous { kind: &'static str, type_id: TypeId },
-    #[error("{spec}: candidates disagree: {first} gives {first_val}, {other} gives {other_val}")]
-    Ambiguous {
-        spec: String,
-        first: String,
-        first_val: String,
-        other: String,
-        other_val: String,
-    },
+    #[error("{spec}: candidates disagree: {detail}")]
+    Ambiguous { spec: String, detail: String },
     #[error("{spec}: bitfield cannot be read with a single load of at most 8 bytes")]
     BitfieldTooWide { spec: String },
     #[error("{spec}: {kind} cannot be applied to an array element access")]
@@ -1108,10 +1102,13 @@ pub fn relocate<'t, 'a>(
                 if cand_spec.bit_offset != first_spec.bit_offset && is_field_based(kind) {
                     return Err(CoreError::Ambiguous {
                         spec: local.describe(),
-                        first: first_spec.describe(),
-                        first_val: format!("bit offset {}", first_spec.bit_offset),
-                        other: cand_spec.describe(),
-                        other_val: format!("bit offset {}", cand_spec.bit_offset),
+                        detail: format!(
+                            "{} gives bit offset {}, {} gives bit offset {}",
+                            first_spec.describe(),
+                            first_spec.bit_offset,
+                            cand_spec.describe(),
+                            cand_spec.bit_offset
+                        ),
                     });
                 }
                 if res.poison != first.poison || res.new_val != first.new_val {
@@ -1124,10 +1121,13 @@ pub fn relocate<'t, 'a>(
                     };
                     return Err(CoreError::Ambiguous {
                         spec: local.describe(),
-                        first: first_spec.describe(),
-                        first_val: show(first),
-                        other: cand_spec.describe(),
-                        other_val: show(&res),
+                        detail: format!(
+                            "{} gives {}, {} gives {}",
+                            first_spec.describe(),
+                            show(first),
+                            cand_spec.describe(),
+                            show(&res)
+                        ),
                     });
                 }
             }
@@ -1270,7 +1270,7 @@ pub fn patch_insn(
             }
             s.set_imm(new as i32);
         }
-        0x01 | 0x02 | 0x03 => {
+        0x01..=0x03 => {
             let mut s = slot(insns, idx, big_endian)?;
             if res.validate && i64::from(s.off()) as u64 != orig {
                 return Err(err(format!("offset is {}, expected {orig} (relocating to {new})", s.off())));

@@ -57,6 +57,7 @@ macro_rules! kernel_enum {
 pub mod core;
 pub mod core_relo;
 pub mod ctype;
+pub mod link;
 mod error;
 mod maps;
 mod object;

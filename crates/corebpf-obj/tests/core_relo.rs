@@ -20,7 +20,7 @@ struct Applied {
 
 fn core_fields_object() -> Vec<u8> {
     corebpf_testdata::objects()
-        .into_iter()
+        .iter()
         .find(|o| o.name == "core_fields" && o.cpu == Cpu::V3 && o.endian == Endian::Little)
         .expect("core_fields test object")
         .read()

@@ -183,19 +183,18 @@ pub(crate) fn link(
         config.has_bpf_cookie = cookie;
         config.has_syscall_wrapper = wrapper;
     }
-    let kallsyms = if obj
+    let needs_kallsyms = obj
         .externs
         .iter()
-        .any(|e| e.kind == (ExternKind::Ksym { typed: false }))
-    {
-        Some(crate::target::read_kallsyms()?)
-    } else {
-        None
-    };
-    let lookup = |n: &str| kallsyms.as_ref().and_then(|m| m.get(n).copied());
-    let ksym_addr = kallsyms
-        .as_ref()
-        .map(|_| &lookup as &dyn Fn(&str) -> Option<u64>);
+        .any(|e| e.kind == (ExternKind::Ksym { typed: false }));
+    if needs_kallsyms {
+        crate::target::kallsyms()?;
+    }
+    fn lookup(n: &str) -> Option<u64> {
+        crate::target::kallsyms().ok()?.get(n).copied()
+    }
+    let ksym_addr: Option<&corebpf_obj::link::KsymLookup> =
+        if needs_kallsyms { Some(&lookup) } else { None };
     // Target BTFs: the given file, or the kernel's (and its modules') when needed.
     let linked = match (target_btf, kernel) {
         (Some(t), _) => obj.link(

@@ -175,6 +175,18 @@ pub fn parse_kconfig(text: &str) -> KconfigMap {
     map
 }
 
+/// `/proc/kallsyms`, read on first use and kept for the process.
+pub fn kallsyms() -> Result<&'static HashMap<String, u64>, LoadError> {
+    static KALLSYMS: OnceLock<Result<HashMap<String, u64>, String>> = OnceLock::new();
+    KALLSYMS
+        .get_or_init(|| read_kallsyms().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| LoadError::Kconfig {
+            path: PathBuf::from("/proc/kallsyms"),
+            problem: e.clone(),
+        })
+}
+
 /// `/proc/kallsyms` as name → address (first occurrence wins).
 pub fn read_kallsyms() -> Result<HashMap<String, u64>, LoadError> {
     let path = Path::new("/proc/kallsyms");

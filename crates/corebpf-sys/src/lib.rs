@@ -5,9 +5,12 @@
 //! naming the operation and the kernel's answer.
 
 pub mod bpf;
+pub mod cgroup;
 pub mod epoll;
 mod error;
+pub mod link;
 pub mod mmap;
+pub mod netlink;
 pub mod netlink_query;
 pub mod perf;
 pub mod probe;

@@ -715,6 +715,30 @@ fn write_text(out: &mut impl Write, d: &Dump, args: &Args) -> io::Result<()> {
         }
     }
 
+    let programs: Vec<(&SectionOut, &FunctionOut, &ProgramOut)> = d
+        .sections
+        .iter()
+        .flat_map(|s| {
+            s.functions
+                .iter()
+                .filter_map(move |f| f.program.as_ref().map(|p| (s, f, p)))
+        })
+        .collect();
+    if !programs.is_empty() {
+        writeln!(out, "\nprograms:")?;
+        for (s, f, p) in programs {
+            writeln!(
+                out,
+                "  {:<32} {:<40} {:<18} {:<32} {:>5} insns",
+                f.name,
+                s.name,
+                p.prog_type,
+                p.expected_attach_type.as_deref().unwrap_or("-"),
+                f.insn_count
+            )?;
+        }
+    }
+
     for s in &d.sections {
         writeln!(
             out,

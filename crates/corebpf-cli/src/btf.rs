@@ -74,13 +74,46 @@ pub fn run(args: Args) -> Result<()> {
 /// File contents kept alive for the borrowed BTF views.
 struct Source {
     path: PathBuf,
-    bytes: Vec<u8>,
+    bytes: Bytes,
 }
+
+/// Kernel BTF files are mapped (no copy); other files are read.
+enum Bytes {
+    Read(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Read(v) => v,
+            Bytes::Mapped(m) => m,
+        }
+    }
+}
+
+/// Where the kernel exposes its BTF (vmlinux and modules): read-only, never truncated.
+const KERNEL_BTF_DIR: &str = "/sys/kernel/btf/";
 
 impl Source {
     fn read(path: &Path) -> Result<Source> {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        let cannot = || format!("{}: cannot read", path.display());
+        let bytes = if path.starts_with(KERNEL_BTF_DIR) {
+            let file = std::fs::File::open(path).with_context(cannot)?;
+            // SAFETY: a private read-only mapping of a kernel BTF file. Its contents are the
+            // kernel's own BTF and never change or shrink while mapped, so the borrowed
+            // bytes stay valid for the mapping's lifetime. (User files are read instead: a
+            // mapped file truncated by another process would fault on access.)
+            let map = unsafe { memmap2::MmapOptions::new().map_copy_read_only(&file) };
+            match map {
+                Ok(m) => Bytes::Mapped(m),
+                // Kernels before 6.16 cannot map these files.
+                Err(_) => Bytes::Read(std::fs::read(path).with_context(cannot)?),
+            }
+        } else {
+            Bytes::Read(std::fs::read(path).with_context(cannot)?)
+        };
         Ok(Source {
             path: path.to_owned(),
             bytes,
@@ -93,7 +126,7 @@ impl Source {
         let name = self.path.display();
         if b.starts_with(b"\x7fELF") {
             use object::{Object, ObjectSection};
-            let file = object::File::parse(b.as_slice())
+            let file = object::File::parse(&**b)
                 .with_context(|| format!("{name}: not a readable ELF object"))?;
             let sec = file
                 .section_by_name(".BTF")
@@ -103,7 +136,7 @@ impl Source {
                 .with_context(|| format!("{name}: cannot read the .BTF section"));
         }
         if b.starts_with(&[0x9f, 0xeb]) || b.starts_with(&[0xeb, 0x9f]) {
-            return Ok(b);
+            return Ok(&**b);
         }
         bail!("{name}: neither raw BTF (magic 0xeb9f) nor an ELF object")
     }

@@ -252,7 +252,7 @@ impl DataSection<'_> {
     pub fn variable_at(&self, offset: u64) -> Option<&Variable<'_>> {
         self.variables
             .iter()
-            .find(|v| v.offset <= offset && offset < v.offset + v.size.max(1))
+            .find(|v| v.offset <= offset && offset < v.offset.saturating_add(v.size.max(1)))
     }
 }
 
@@ -796,7 +796,7 @@ impl<'a> Object<'a> {
                             }
                             (sym.value / INSN_SIZE as u64) as i64 + i64::from(imm) + 1
                         } else {
-                            (sym.value as i64 + i64::from(imm)) / INSN_SIZE as i64
+                            (sym.value as i64).saturating_add(i64::from(imm)) / INSN_SIZE as i64
                         };
                         if idx < 0 || idx >= target_insns {
                             return Err(err(format!("target instruction {idx} lies outside section {} ({target_insns} instructions)", target_sec.name)));
@@ -843,7 +843,7 @@ impl<'a> Object<'a> {
                             .ok_or_else(|| err("data section not recorded".into()))?;
                         RelocKind::Data {
                             data,
-                            offset: sym.value as i64 + i64::from(imm),
+                            offset: (sym.value as i64).saturating_add(i64::from(imm)),
                         }
                     }
                     _ => {
@@ -880,11 +880,9 @@ impl<'a> Object<'a> {
             });
         }
         let target = self.symbol_checked(section, offset, sym_idx)?.name;
-        let Some(map) = self
-            .maps
-            .iter_mut()
-            .find(|m| m.section == section && m.offset <= offset && offset < m.offset + m.size)
-        else {
+        let Some(map) = self.maps.iter_mut().find(|m| {
+            m.section == section && m.offset <= offset && offset < m.offset.saturating_add(m.size)
+        }) else {
             return Err(ObjError::Reloc {
                 section: sec_name,
                 offset,

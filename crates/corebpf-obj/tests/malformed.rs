@@ -225,6 +225,33 @@ fn corrupt_btf_is_named() {
     );
 }
 
+#[test]
+fn huge_symbol_values_do_not_overflow() {
+    for (value, size) in [
+        (u64::MAX - 3, u64::MAX),
+        (0x7fff_ffff_ffff_fff0, 16),
+        (1 << 63, 1),
+    ] {
+        let mut elf = Elf(bytes("globals", Cpu::V3));
+        let symtab = elf.shdr_of_type(2);
+        let off = elf.u64(symtab + 0x18) as usize;
+        let size_tab = elf.u64(symtab + 0x20) as usize;
+        // Every data symbol (st_info type 1, OBJECT) gets an absurd value and size.
+        for sym in (off..off + size_tab).step_by(24) {
+            if elf.0[sym + 4] & 0xf == 1 {
+                elf.put_u64(sym + 8, value);
+                elf.put_u64(sym + 16, size);
+            }
+        }
+        if let Ok(obj) = Object::parse(&elf.0) {
+            for d in &obj.data {
+                let _ = d.variable_at(u64::MAX - 1);
+                let _ = d.variable_at(value);
+            }
+        }
+    }
+}
+
 /// Every prefix and many single-byte corruptions of real objects: errors or success, no panic.
 #[test]
 fn no_panic_on_truncation_or_corruption() {

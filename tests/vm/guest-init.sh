@@ -49,6 +49,27 @@ t() {
 	fi
 }
 
+# tfail NAME TEXT COMMAND [ARGS...]: COMMAND must fail, naming the reason (TEXT) on stderr.
+tfail() {
+	local name=$1 text=$2
+	shift 2
+	local start end rc
+	start=$(cut -d' ' -f1 /proc/uptime)
+	timeout "$STEP_TIMEOUT" "$@" >"/tmp/$name.out" 2>"/tmp/$name.err"
+	rc=$?
+	end=$(cut -d' ' -f1 /proc/uptime)
+	if [ $rc != 0 ] && [ $rc != 124 ] && grep -qF -- "$text" "/tmp/$name.err"; then
+		PASS=$((PASS + 1))
+		mark "TEST $name PASS rc=$rc start=$start end=$end expected-failure"
+	else
+		FAIL=$((FAIL + 1))
+		mark "TEST $name FAIL rc=$rc start=$start end=$end expected a failure naming: $text"
+		echo "--- $name: $*"
+		tail -n 20 "/tmp/$name.out" | sed 's/^/| /'
+		tail -n 40 "/tmp/$name.err" | sed 's/^/! /'
+	fi
+}
+
 # send NAME PATH: copy a file to the host. Files are collected in /out and written at the end
 # as a tar archive to the virtio disk, or base64 over the second serial port without one.
 send() {

@@ -1,13 +1,37 @@
 # The guest part of the suite, run by guest-init.sh inside the Debian 6.1 guest.
 # One line per check:
-#   t NAME COMMAND [ARGS...]   passes when COMMAND exits 0; stdout size and sha256 are reported
-#   send NAME PATH             copies PATH out to the host (compared there)
-# /objects holds the test objects compiled on the host (NAME.v3.o, NAME.v4.o).
+#   t NAME COMMAND [ARGS...]          passes when COMMAND exits 0; stdout size and sha256 are
+#                                     reported for the host to compare
+#   tfail NAME TEXT COMMAND [ARGS...] passes when COMMAND fails and its stderr contains TEXT
+#   send NAME PATH                    copies PATH out to the host (compared there)
+# /objects: the host's compiled test objects (NAME.v3.o, NAME.v4.o); /vm/bpf: tests/vm/bpf.
 
 send vmlinux.btf /sys/kernel/btf/vmlinux
 t btf-dump-raw corebpf btf dump /sys/kernel/btf/vmlinux --format raw
 t btf-find-task-struct corebpf btf find task_struct
 t btf-dump-c corebpf btf dump --format c
+
+# BPF trampolines: refused by the build host's policy, allowed by this kernel.
+t load-trampoline corebpf load /vm/bpf/trampoline.o
+
+# The host's test objects, CO-RE relocated against 6.1 (cpu v4 needs 6.6, so v3 only).
+t load-bashreadline.v3 corebpf load /objects/bashreadline.v3.o
+t load-core_fields.v3 corebpf load /objects/core_fields.v3.o
+t load-execsnoop.v3 corebpf load /objects/execsnoop.v3.o
+t load-globals.v3 corebpf load /objects/globals.v3.o
+t load-iter_task.v3 corebpf load /objects/iter_task.v3.o
+t load-legacy_maps.v3 corebpf load /objects/legacy_maps.v3.o
+t load-maps.v3 corebpf load /objects/maps.v3.o
+t load-opensnoop.v3 corebpf load /objects/opensnoop.v3.o
+t load-runqlat.v3 corebpf load /objects/runqlat.v3.o
+t load-subprogs.v3 corebpf load /objects/subprogs.v3.o
+t load-tc_cgroup.v3 corebpf load /objects/tc_cgroup.v3.o
+t load-xdp_redirect.v3 corebpf load /objects/xdp_redirect.v3.o
+# What 6.1 lacks is refused with the reason named: no sleepable fentry on syscalls without
+# CONFIG_FUNCTION_ERROR_INJECTION, no bpf_task_acquire kfunc before 6.2.
+tfail load-fentry.v3 "__x64_sys_getpgid is not sleepable" corebpf load /objects/fentry.v3.o
+tfail load-kconfig_ksym.v3 "bpf_task_acquire (kfunc): kernel function not found" corebpf load --kconfig "/boot/config-$(uname -r)" /objects/kconfig_ksym.v3.o
+
 for o in /objects/*.o; do
 	[ -e "$o" ] || continue
 	t "objdump-$(basename "$o" .o)" corebpf objdump "$o"

@@ -107,3 +107,50 @@ vm_elf_vmlinux() {
 	fi
 	echo "$out"
 }
+
+# vm_require COMMAND PACKAGE: install PACKAGE with apt when COMMAND is missing (as root).
+vm_require() {
+	local cmd=$1 pkg=$2
+	command -v "$cmd" >/dev/null && return
+	[ "$(id -u)" = 0 ] || vm_die "$cmd is missing: install the $pkg package"
+	vm_log "installing $pkg"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq --no-install-recommends "$pkg" >&2 ||
+		{ apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends "$pkg" >&2; } ||
+		vm_die "cannot install $pkg with apt-get"
+	command -v "$cmd" >/dev/null || vm_die "$cmd still missing after installing $pkg"
+}
+
+# vm_busybox ARCH: path of a static busybox for ARCH (the host's for amd64, else unpacked from
+# Debian's busybox-static:ARCH package into $VM_CACHE/ARCH/busybox).
+vm_busybox() {
+	local arch=$1 b
+	if [ "$arch" = amd64 ]; then
+		for b in /bin/busybox /usr/bin/busybox; do
+			if [ -x "$b" ] && ! ldd "$b" >/dev/null 2>&1; then
+				echo "$b"
+				return
+			fi
+		done
+		[ "$(id -u)" = 0 ] || vm_die "a static busybox is missing: install the busybox-static package"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >&2 ||
+			vm_die "cannot install busybox-static with apt-get"
+		ldd /bin/busybox >/dev/null 2>&1 && vm_die "/bin/busybox is not statically linked"
+		echo /bin/busybox
+		return
+	fi
+	local dir=$VM_CACHE/$arch/busybox deb
+	if [ ! -x "$dir/bin/busybox" ]; then
+		vm_apt_ready "$arch"
+		deb=$(ls -t "$VM_CACHE"/busybox-static_*_"$arch".deb 2>/dev/null | head -n1)
+		if [ -z "$deb" ]; then
+			(cd "$VM_CACHE" && apt-get download -q "busybox-static:$arch" >&2) ||
+				vm_die "apt-get download busybox-static:$arch failed"
+			deb=$(ls -t "$VM_CACHE"/busybox-static_*_"$arch".deb 2>/dev/null | head -n1)
+		fi
+		[ -n "$deb" ] || vm_die "no busybox-static:$arch package in $VM_CACHE"
+		rm -rf "$dir"
+		dpkg-deb -x "$deb" "$dir" || vm_die "cannot unpack $deb"
+	fi
+	echo "$dir/bin/busybox"
+}

@@ -6,7 +6,8 @@
 #
 # Environment:
 #   COREBPF     corebpf binary to run in the guest [target/release/corebpf, else target/debug]
-#   VM_OBJECTS  directory of compiled test objects (*.o) copied to the guest's /objects
+#   VM_OBJECTS  directory of compiled test objects (NAME.v3.o, NAME.v4.o) for the guest's
+#               /objects [the newest corebpf-testdata build output]
 #   VM_TIMEOUT  seconds before the guest is killed [300]
 #   VM_CACHE    download cache [target/vm-cache]
 #   VM_TESTS    guest test list [tests/vm/guest-tests.sh]
@@ -23,28 +24,9 @@ OUT=${1:-${CARGO_TARGET_DIR:-$VM_REPO/target}/vm-run}
 VM_TIMEOUT=${VM_TIMEOUT:-300}
 t0=$(date +%s.%N)
 
-# --- qemu ---
-if ! command -v qemu-system-x86_64 >/dev/null; then
-	[ "$(id -u)" = 0 ] || vm_die "qemu-system-x86_64 is missing: install the qemu-system-x86 package"
-	vm_log "installing qemu-system-x86"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get install -y -qq --no-install-recommends qemu-system-x86 >&2 ||
-		{ apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends qemu-system-x86 >&2; } ||
-		vm_die "cannot install qemu-system-x86 with apt-get"
-	command -v qemu-system-x86_64 >/dev/null || vm_die "qemu-system-x86_64 still missing after installing qemu-system-x86"
-fi
-busybox=
-for b in /bin/busybox /usr/bin/busybox; do
-	if [ -x "$b" ] && ! ldd "$b" >/dev/null 2>&1; then busybox=$b; fi
-done
-if [ -z "$busybox" ]; then
-	[ "$(id -u)" = 0 ] || vm_die "a static busybox is missing: install the busybox-static package"
-	vm_log "installing busybox-static"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >&2 ||
-		vm_die "cannot install busybox-static with apt-get"
-	busybox=/bin/busybox
-	ldd "$busybox" >/dev/null 2>&1 && vm_die "$busybox is not statically linked"
-fi
+# --- qemu, busybox ---
+vm_require qemu-system-x86_64 qemu-system-x86
+busybox=$(vm_busybox amd64)
 
 # --- kernel ---
 vmlinuz=$(vm_fetch_kernel amd64)
@@ -89,10 +71,28 @@ mkdir -p "$root/boot"
 cp "$(dirname "$vmlinuz")"/config-* "$root/boot/" 2>/dev/null || true
 mkdir -p "$root/modules"
 find "$(dirname "$(dirname "$vmlinuz")")/lib" -name '*.ko' -exec cp {} "$root/modules/" \; 2>/dev/null || true
-if [ -n "${VM_OBJECTS:-}" ]; then
-	[ -d "$VM_OBJECTS" ] || vm_die "VM_OBJECTS=$VM_OBJECTS is not a directory"
-	cp "$VM_OBJECTS"/*.o "$root/objects/" 2>/dev/null || vm_die "no .o files in $VM_OBJECTS"
+if [ -z "${VM_OBJECTS:-}" ]; then
+	# The objects corebpf-testdata compiled most recently (NAME.v3.o, NAME.v4.o).
+	VM_OBJECTS=$(ls -td "${CARGO_TARGET_DIR:-$VM_REPO/target}"/*/build/corebpf-testdata-*/out/bpf 2>/dev/null | head -n1)
+	[ -n "$VM_OBJECTS" ] || vm_die "no compiled test objects: set VM_OBJECTS or build the tests (cargo test --no-run)"
 fi
+[ -d "$VM_OBJECTS" ] || vm_die "VM_OBJECTS=$VM_OBJECTS is not a directory"
+cp "$VM_OBJECTS"/*.v[34].o "$root/objects/" 2>/dev/null || vm_die "no NAME.v3.o / NAME.v4.o files in $VM_OBJECTS"
+
+# Guest-only BPF programs (tests/vm/bpf), compiled against this host's vmlinux.h so that the
+# guest relocates them against its own BTF.
+for tool in clang-19 bpftool; do
+	command -v $tool >/dev/null || vm_die "$tool is missing (bash scripts/install-deps.sh)"
+done
+mkdir -p "$root/vm/bpf" "$OUT/bpf"
+bpftool btf dump file /sys/kernel/btf/vmlinux format c >"$OUT/bpf/vmlinux.h" ||
+	vm_die "cannot generate vmlinux.h from /sys/kernel/btf/vmlinux"
+for src in "$here"/bpf/*.bpf.c; do
+	obj=$root/vm/bpf/$(basename "$src" .bpf.c).o
+	clang-19 -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I"$OUT/bpf" \
+		-I/usr/include/x86_64-linux-gnu -c "$src" -o "$obj" 2>"$OUT/bpf/clang.err" ||
+		vm_die "clang-19 failed on $src: $(cat "$OUT/bpf/clang.err")"
+done
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | "$busybox" cpio -o -H newc 2>/dev/null) |
 	gzip -1 >"$OUT/initramfs.cpio.gz"
 rm -rf "$root"

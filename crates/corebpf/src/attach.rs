@@ -16,12 +16,18 @@ use crate::link::{AttachError, Attachment, Link};
 use crate::uprobe::UprobeTarget;
 use crate::Program;
 
+const EPERM: i32 = 1;
+const EINVAL: i32 = 22;
+const EOPNOTSUPP: i32 = 95;
+/// The kernel-internal ENOTSUPP some attach paths return.
+const ENOTSUPP: i32 = 524;
+
 fn kernel(what: impl Into<String>) -> impl FnOnce(corebpf_sys::Error) -> AttachError {
     AttachError::kernel(what)
 }
 
 fn is_fallback_errno(e: &corebpf_sys::Error) -> bool {
-    matches!(e.errno(), Some(libc::EINVAL | libc::ENOTSUPP | libc::EOPNOTSUPP | 524))
+    matches!(e.errno(), Some(EINVAL | EOPNOTSUPP | ENOTSUPP))
 }
 
 /// Attaches `prog` to a perf event: a BPF link when the kernel has perf-event links, else the
@@ -73,11 +79,12 @@ pub fn tracing(prog: BorrowedFd<'_>, what: &str) -> Result<Link, AttachError> {
     let what = what.to_string();
     match bpf::raw_tracepoint_open(prog, None) {
         Ok(fd) => Ok(Link::bpf(fd, what)),
-        Err(e) if e.errno() == Some(libc::EPERM) => Err(AttachError::Unsupported {
+        Err(e) if e.errno() == Some(EPERM) => Err(AttachError::Unsupported {
             what,
-            why: "the kernel refused the trampoline (EPERM): this host's policy (lockdown) forbids \
+            why:
+                "the kernel refused the trampoline (EPERM): this host's policy (lockdown) forbids \
                   fentry/fexit/fmod_ret/lsm programs"
-                .into(),
+                    .into(),
         }),
         Err(e) => Err(AttachError::Kernel { what, source: e }),
     }
@@ -104,7 +111,11 @@ pub fn iter(prog: BorrowedFd<'_>, what: &str) -> Result<Link, AttachError> {
 /// A uprobe or uretprobe (one perf event, linked).
 pub fn uprobe(prog: BorrowedFd<'_>, target: &UprobeTarget) -> Result<Link, AttachError> {
     let (path, offset) = target.resolve()?;
-    let kind = if target.retprobe { "uretprobe" } else { "uprobe" };
+    let kind = if target.retprobe {
+        "uretprobe"
+    } else {
+        "uprobe"
+    };
     let what = format!(
         "{kind} {}:{}{}",
         path.display(),
@@ -226,7 +237,9 @@ pub(crate) fn parse_cpu_ranges(s: &str) -> Option<Vec<u32>> {
     let mut out = Vec::new();
     for part in s.split(',').filter(|p| !p.is_empty()) {
         match part.split_once('-') {
-            Some((a, b)) => out.extend(a.trim().parse::<u32>().ok()?..=b.trim().parse::<u32>().ok()?),
+            Some((a, b)) => {
+                out.extend(a.trim().parse::<u32>().ok()?..=b.trim().parse::<u32>().ok()?)
+            }
             None => out.push(part.trim().parse().ok()?),
         }
     }
@@ -356,7 +369,11 @@ pub fn tc_cls_bpf(
 
 /// A cgroup program on cgroup directory `dir` at `attach_type`: a link, or `BPF_PROG_ATTACH`
 /// with `BPF_F_ALLOW_MULTI` on kernels without cgroup links.
-pub fn cgroup(prog: BorrowedFd<'_>, dir: &Path, attach_type: AttachType) -> Result<Link, AttachError> {
+pub fn cgroup(
+    prog: BorrowedFd<'_>,
+    dir: &Path,
+    attach_type: AttachType,
+) -> Result<Link, AttachError> {
     let what = format!("cgroup {} at {}", attach_type.name(), dir.display());
     let cg = cgroup::open(dir).map_err(kernel(what.clone()))?;
     match sys_link::fd_target(prog, cg.as_fd(), attach_type as u32, 0) {
@@ -460,7 +477,9 @@ pub fn auto_attach_kind(prog_type: ProgType, attach: Option<AttachType>) -> Auto
         },
         ProgType::Lsm => AutoAttach::Tracing,
         ProgType::Kprobe => match attach {
-            Some(A::TraceUprobeMulti) => AutoAttach::NeedsTarget("uprobe_multi (use attach::uprobe_multi)"),
+            Some(A::TraceUprobeMulti) => {
+                AutoAttach::NeedsTarget("uprobe_multi (use attach::uprobe_multi)")
+            }
             Some(A::TraceKprobeMulti) => AutoAttach::Kprobe,
             _ => AutoAttach::Uprobe, // refined by the section pattern (kprobe vs uprobe)
         },

@@ -36,7 +36,9 @@ pub enum AttachError {
 }
 
 impl AttachError {
-    pub(crate) fn kernel(what: impl Into<String>) -> impl FnOnce(corebpf_sys::Error) -> AttachError {
+    pub(crate) fn kernel(
+        what: impl Into<String>,
+    ) -> impl FnOnce(corebpf_sys::Error) -> AttachError {
         let what = what.into();
         move |source| AttachError::Kernel { what, source }
     }
@@ -117,6 +119,15 @@ impl Link {
         }
     }
 
+    /// The perf event a perf-event link runs on (tracepoints, uprobes, sampling events).
+    pub fn perf_event(&self) -> Option<BorrowedFd<'_>> {
+        match &self.inner {
+            Attachment::Bpf { event, .. } => event.as_ref().map(|e| e.as_fd()),
+            Attachment::PerfEvent { event } => Some(event.as_fd()),
+            _ => None,
+        }
+    }
+
     /// The member links of a group (per-CPU perf events, USDT sites); empty otherwise.
     pub fn members(&self) -> &[Link] {
         match &self.inner {
@@ -149,8 +160,10 @@ impl Link {
             what: "pin".into(),
             problem: format!("{} is not UTF-8", path.display()),
         })?;
-        bpf::obj_pin(fd, text)
-            .map_err(AttachError::kernel(format!("pin link at {}", path.display())))?;
+        bpf::obj_pin(fd, text).map_err(AttachError::kernel(format!(
+            "pin link at {}",
+            path.display()
+        )))?;
         self.pinned = Some(path.to_path_buf());
         Ok(())
     }
@@ -178,8 +191,10 @@ impl Link {
             what: "open pinned link".into(),
             problem: format!("{} is not UTF-8", path.display()),
         })?;
-        let fd = bpf::obj_get(text)
-            .map_err(AttachError::kernel(format!("open pinned link {}", path.display())))?;
+        let fd = bpf::obj_get(text).map_err(AttachError::kernel(format!(
+            "open pinned link {}",
+            path.display()
+        )))?;
         let mut l = Link::bpf(fd, format!("pinned link {}", path.display()));
         l.pinned = Some(path.to_path_buf());
         Ok(l)

@@ -103,7 +103,12 @@ pub fn resolve_symbol(path: &Path, symbol: &str) -> Result<ResolvedSymbol, Attac
                     n == symbol || n.split('@').next().is_some_and(|base| base == symbol)
                 })
         })
-        .ok_or_else(|| file_err(path, format!("no defined symbol {symbol:?} in .symtab or .dynsym")))?;
+        .ok_or_else(|| {
+            file_err(
+                path,
+                format!("no defined symbol {symbol:?} in .symtab or .dynsym"),
+            )
+        })?;
     let address = found.address();
     let file_offset = vaddr_to_offset(&data, address).ok_or_else(|| {
         file_err(
@@ -168,7 +173,8 @@ impl UprobeTarget {
                 None => s.parse::<u64>().map_err(|_| bad(s)),
             }
         };
-        let (symbol, offset) = if func.starts_with("0x") || func.bytes().all(|b| b.is_ascii_digit()) {
+        let (symbol, offset) = if func.starts_with("0x") || func.bytes().all(|b| b.is_ascii_digit())
+        {
             (None, num(func)?)
         } else if let Some((name, off)) = func.split_once('+') {
             (Some(name.to_string()), num(off)?)

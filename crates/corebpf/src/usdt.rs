@@ -123,9 +123,7 @@ pub fn probes_in(data: &[u8]) -> Result<Vec<UsdtProbe>, String> {
         return Ok(Vec::new());
     };
     let base_addr = file.section_by_name(".stapsdt.base").map(|s| s.address());
-    let bytes = notes
-        .data()
-        .map_err(|e| format!(".note.stapsdt: {e}"))?;
+    let bytes = notes.data().map_err(|e| format!(".note.stapsdt: {e}"))?;
     let mut out = Vec::new();
     let mut pos = 0usize;
     let word = |at: usize| -> Option<u32> {
@@ -134,9 +132,9 @@ pub fn probes_in(data: &[u8]) -> Result<Vec<UsdtProbe>, String> {
             .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
     };
     let quad = |at: usize| -> Option<u64> {
-        bytes.get(at..at + 8).map(|b| {
-            u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
-        })
+        bytes
+            .get(at..at + 8)
+            .map(|b| u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
     };
     while pos + 12 <= bytes.len() {
         let bad = |what: &str| format!(".note.stapsdt: {what} in the note at offset {pos}");
@@ -174,8 +172,9 @@ pub fn probes_in(data: &[u8]) -> Result<Vec<UsdtProbe>, String> {
                 _ => a,
             };
             let addr = adjust(pc);
-            let file_offset = vaddr_to_offset(data, addr)
-                .ok_or_else(|| format!("{provider}:{name}: address {addr:#x} is in no loadable segment"))?;
+            let file_offset = vaddr_to_offset(data, addr).ok_or_else(|| {
+                format!("{provider}:{name}: address {addr:#x} is in no loadable segment")
+            })?;
             let semaphore_offset = if semaphore == 0 {
                 0
             } else {
@@ -201,7 +200,11 @@ pub fn probes_in(data: &[u8]) -> Result<Vec<UsdtProbe>, String> {
 }
 
 /// The probes of `path` named `provider:name`.
-pub fn find(path: &Path, provider: &str, name: &str) -> Result<(PathBuf, Vec<UsdtProbe>), AttachError> {
+pub fn find(
+    path: &Path,
+    provider: &str,
+    name: &str,
+) -> Result<(PathBuf, Vec<UsdtProbe>), AttachError> {
     let all = probes(path)?;
     let hits: Vec<_> = all
         .into_iter()

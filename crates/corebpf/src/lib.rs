@@ -19,18 +19,27 @@ pub use corebpf_btf as btf;
 pub use corebpf_insn as insn;
 pub use corebpf_obj as obj;
 
+pub mod attach;
 pub mod btf_fixup;
 pub mod compile;
 mod error;
+pub mod link;
 mod map;
+pub mod maps;
 mod object;
+pub mod perfbuf;
 pub mod pin;
 mod plan;
+pub mod ringbuf;
+pub mod symbolize;
 mod program;
 pub mod target;
+pub mod uprobe;
+pub mod usdt;
 mod value;
 pub mod verifier;
 
+pub use link::{AttachError, Link};
 pub use error::{LoadError, SourceLine, LOG_TAIL_LINES};
 pub use map::{possible_cpus, Map, MapKeys};
 pub use object::{GlobalVar, LoadOptions, MapSpecInfo, Object, OpenObject, ProgramSpec};

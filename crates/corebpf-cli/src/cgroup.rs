@@ -13,8 +13,18 @@ use serde_json::{json, Value};
 
 use crate::introspect;
 
-/// Where cgroup v2 is usually mounted.
-pub const CGROUP2: &str = "/sys/fs/cgroup";
+/// Where cgroup v2 is mounted: the first `cgroup2` entry of `/proc/mounts` (`/sys/fs/cgroup`
+/// on most systems, `/sys/fs/cgroup/unified` in hybrid setups).
+pub fn cgroup2_root() -> Result<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/mounts").context("reading /proc/mounts")?;
+    mounts
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.get(2) == Some(&"cgroup2")).then(|| PathBuf::from(f.get(1).copied().unwrap_or("")))
+        })
+        .context("no cgroup2 filesystem is mounted (mount -t cgroup2 none /sys/fs/cgroup)")
+}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -32,7 +42,7 @@ pub struct Args {
 enum Cmd {
     /// Every cgroup under ROOT that has programs attached, with them.
     Tree {
-        /// The cgroup directory to start from [default: /sys/fs/cgroup].
+        /// The cgroup directory to start from [default: the cgroup2 mount point].
         root: Option<PathBuf>,
         /// Also list programs inherited from ancestors (`BPF_F_QUERY_EFFECTIVE`).
         #[arg(long)]
@@ -125,7 +135,10 @@ pub fn run(args: Args) -> Result<()> {
     let json = args.json || args.pretty;
     let (groups, single) = match args.command {
         Cmd::Tree { root, effective } => {
-            let root = root.unwrap_or_else(|| PathBuf::from(CGROUP2));
+            let root = match root {
+                Some(r) => r,
+                None => cgroup2_root()?,
+            };
             (tree(&root, effective)?, false)
         }
         Cmd::Show { path, effective } => {

@@ -60,7 +60,11 @@ const RET0: [u8; 16] = [
 ];
 
 /// Loads a probe program; `Ok(())` if loaded, `Err((errno, verifier log))` otherwise.
-fn load(prog_type: u32, insns: &[u8], tweak: impl Fn(&mut bpf::ProgLoad<'_>)) -> Result<(), (i32, String)> {
+fn load(
+    prog_type: u32,
+    insns: &[u8],
+    tweak: impl Fn(&mut bpf::ProgLoad<'_>),
+) -> Result<(), (i32, String)> {
     let mut opts = bpf::ProgLoad {
         prog_type,
         license: "GPL",

@@ -183,8 +183,10 @@ pub fn prog_info_full(fd: BorrowedFd<'_>, want: Want) -> Result<FullProgInfo> {
     out.xlated.truncate(info.xlated_prog_len as usize);
     out.jited.truncate(info.jited_prog_len as usize);
     out.jited_ksyms.truncate(info.nr_jited_ksyms as usize);
-    out.jited_func_lens.truncate(info.nr_jited_func_lens as usize);
-    out.jited_line_info.truncate(info.nr_jited_line_info as usize);
+    out.jited_func_lens
+        .truncate(info.nr_jited_func_lens as usize);
+    out.jited_line_info
+        .truncate(info.nr_jited_line_info as usize);
     // The fixed fields of the second call miss what was not asked for: keep the first's.
     out.info = ProgInfo {
         xlated_prog_len: first.xlated_prog_len,

@@ -50,7 +50,10 @@ pub fn map_json(id: u32, fd: BorrowedFd<'_>) -> Result<Value> {
     let fdinfo = introspect::fdinfo(fd);
     let mut m = JsonMap::new();
     m.insert("id".into(), json!(id));
-    m.insert("type".into(), json!(introspect::map_types().name(i.map_type)));
+    m.insert(
+        "type".into(),
+        json!(introspect::map_types().name(i.map_type)),
+    );
     let name = introspect::name(&i.name);
     if !name.is_empty() {
         m.insert("name".into(), json!(name));
@@ -209,7 +212,10 @@ fn btf_value_depth(btf: &Btf<'_>, id: TypeId, bytes: &[u8], depth: u32) -> Value
         TypeKind::Array { elem, len, .. } => {
             let esize = btf.size_of(elem).unwrap_or(0) as usize;
             if let Ok(et) = btf.resolve(elem) {
-                if let TypeKind::Int { size: 1, encoding, .. } = et.kind {
+                if let TypeKind::Int {
+                    size: 1, encoding, ..
+                } = et.kind
+                {
                     if encoding.is_char() || et.name == "char" {
                         let b = bytes.get(..len as usize).unwrap_or(bytes);
                         let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
@@ -257,10 +263,16 @@ fn btf_value_depth(btf: &Btf<'_>, id: TypeId, bytes: &[u8], depth: u32) -> Value
         }
         TypeKind::Float { size } => match size {
             4 => json!(f32::from_le_bytes(
-                bytes.get(..4).and_then(|b| b.try_into().ok()).unwrap_or([0; 4])
+                bytes
+                    .get(..4)
+                    .and_then(|b| b.try_into().ok())
+                    .unwrap_or([0; 4])
             )),
             8 => json!(f64::from_le_bytes(
-                bytes.get(..8).and_then(|b| b.try_into().ok()).unwrap_or([0; 8])
+                bytes
+                    .get(..8)
+                    .and_then(|b| b.try_into().ok())
+                    .unwrap_or([0; 8])
             )),
             _ => json!(introspect::hex(bytes)),
         },
@@ -292,7 +304,11 @@ fn hex_text(b: &[u8]) -> String {
 }
 
 /// Every entry of map `id`: `(key bytes, value bytes per CPU)`.
-pub fn entries(fd: BorrowedFd<'_>, info: &MapInfo, map_type: &str) -> Result<Vec<(Vec<u8>, Vec<Vec<u8>>)>> {
+pub fn entries(
+    fd: BorrowedFd<'_>,
+    info: &MapInfo,
+    map_type: &str,
+) -> Result<Vec<(Vec<u8>, Vec<Vec<u8>>)>> {
     if matches!(
         map_type,
         "ringbuf" | "user_ringbuf" | "bloom_filter" | "arena" | "struct_ops" | "queue" | "stack"
@@ -333,7 +349,9 @@ pub fn entries(fd: BorrowedFd<'_>, info: &MapInfo, map_type: &str) -> Result<Vec
             }
             // Deleted between the walk and the lookup.
             Ok(false) => {}
-            Err(e) => return Err(e).with_context(|| format!("looking up a key of a {map_type} map")),
+            Err(e) => {
+                return Err(e).with_context(|| format!("looking up a key of a {map_type} map"))
+            }
         }
         if out.len() > (1 << 24) {
             bail!("map keeps producing keys (more than 16M): stopping");
@@ -356,9 +374,8 @@ fn dump(id: u32, json: bool, pretty: bool) -> Result<()> {
     let val_ty = (info.btf_value_type_id != 0).then_some(info.btf_value_type_id);
     let rows = entries(fd.as_fd(), &info, &map_type)?;
     let percpu = is_percpu(&map_type);
-    let fmt = |ty: Option<TypeId>, b: &[u8]| -> Option<Value> {
-        Some(btf_value(btf.as_ref()?, ty?, b))
-    };
+    let fmt =
+        |ty: Option<TypeId>, b: &[u8]| -> Option<Value> { Some(btf_value(btf.as_ref()?, ty?, b)) };
     if json {
         let mut arr = Vec::with_capacity(rows.len());
         for (k, vals) in &rows {
@@ -418,7 +435,12 @@ fn dump(id: u32, json: bool, pretty: bool) -> Result<()> {
         }
         out.push('\n');
     }
-    let _ = writeln!(out, "Found {} element{}", rows.len(), if rows.len() == 1 { "" } else { "s" });
+    let _ = writeln!(
+        out,
+        "Found {} element{}",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
+    );
     std::io::stdout().lock().write_all(out.as_bytes())?;
     Ok(())
 }

@@ -57,7 +57,10 @@ pub fn net_json(dev: Option<&str>) -> Result<Value> {
     let mut xdp = Vec::new();
     let mut tc = Vec::new();
     let tcx = [
-        ("tcx/ingress", introspect::attach_types().value("tcx_ingress")),
+        (
+            "tcx/ingress",
+            introspect::attach_types().value("tcx_ingress"),
+        ),
         ("tcx/egress", introspect::attach_types().value("tcx_egress")),
     ];
     for i in ifaces.iter().filter(|i| dev.is_none_or(|d| d == i.name)) {
@@ -162,7 +165,12 @@ fn list(dev: Option<&str>, json: bool, pretty: bool) -> Result<()> {
     }
     out.push_str("\nflow_dissector:\n");
     for e in v["flow_dissector"].as_array().into_iter().flatten() {
-        let _ = writeln!(out, "id {} name {}", e["id"], e["name"].as_str().unwrap_or(""));
+        let _ = writeln!(
+            out,
+            "id {} name {}",
+            e["id"],
+            e["name"].as_str().unwrap_or("")
+        );
     }
     std::io::stdout().lock().write_all(out.as_bytes())?;
     Ok(())

@@ -70,11 +70,9 @@ pub fn run(args: Args) -> Result<()> {
     match args.command {
         Cmd::List { id } => list(id, json, args.pretty),
         Cmd::Dump { what } => match what {
-            DumpCmd::Xlated {
-                id,
-                opcodes,
-                linum,
-            } => dump_xlated(id, json, args.pretty, opcodes, linum),
+            DumpCmd::Xlated { id, opcodes, linum } => {
+                dump_xlated(id, json, args.pretty, opcodes, linum)
+            }
             DumpCmd::Jited { id } => dump_jited(id, json, args.pretty),
         },
     }
@@ -244,7 +242,10 @@ pub fn insn_text(insn: &Insn, ksyms: &[u64]) -> String {
                 .unwrap_or_else(|| {
                     format!(
                         "0x{:x}",
-                        kallsyms.call_base.unwrap_or(0).wrapping_add(*imm as i64 as u64)
+                        kallsyms
+                            .call_base
+                            .unwrap_or(0)
+                            .wrapping_add(*imm as i64 as u64)
                     )
                 });
             format!("call {name}#{imm}")
@@ -405,10 +406,7 @@ pub fn field_at(btf: &Btf<'_>, root: corebpf_btf::TypeId, off: u64, size: u64) -
             path.push_str(m.name);
         }
         let inner = btf.type_by_id(mt).ok()?;
-        let is_record = matches!(
-            inner.kind,
-            TypeKind::Struct { .. } | TypeKind::Union { .. }
-        );
+        let is_record = matches!(inner.kind, TypeKind::Struct { .. } | TypeKind::Union { .. });
         // Stop at the member the access reads whole; descend when it reads a part of a record.
         if !is_record || (off_bits == m_off && size * 8 == m_bits && !m.name.is_empty()) {
             if m.bitfield_size > 0 {
@@ -541,7 +539,11 @@ pub fn xlated_listing(id: u32) -> Result<Vec<XlatedLine>> {
     let prog_type = introspect::prog_types().name(full.info.prog_type);
     let ctx_struct = kernel_ctx_struct(&prog_type).and_then(|name| {
         let v = introspect::vmlinux()?;
-        Some((v, v.find_by_name_kind(name, corebpf_btf::Kind::Struct)?, name))
+        Some((
+            v,
+            v.find_by_name_kind(name, corebpf_btf::Kind::Struct)?,
+            name,
+        ))
     });
     let ctx_regs = ctx_registers(&x);
     let map_names = map_names(&full.map_ids);
@@ -582,8 +584,11 @@ pub fn xlated_listing(id: u32) -> Result<Vec<XlatedLine>> {
                         ann = Some(format!("map {name}"));
                     }
                 }
-                if let (Insn::Load { src, off, size, .. }, Some((v, sid, sname)), Some(Some(regs))) =
-                    (insn, ctx_struct, ctx_regs.get(i))
+                if let (
+                    Insn::Load { src, off, size, .. },
+                    Some((v, sid, sname)),
+                    Some(Some(regs)),
+                ) = (insn, ctx_struct, ctx_regs.get(i))
                 {
                     if regs & (1 << src.index()) != 0 && *off >= 0 {
                         if let Some(f) = field_at(v, sid, *off as u64, u64::from(size.bytes())) {
@@ -626,6 +631,10 @@ fn map_names(ids: &[u32]) -> HashMap<u32, String> {
         .collect()
 }
 
+fn hex_list(b: &[u8]) -> Value {
+    Value::Array(b.iter().map(|x| json!(format!("0x{x:02x}"))).collect())
+}
+
 fn hex_bytes(b: &[u8]) -> String {
     b.iter()
         .map(|x| format!("{x:02x}"))
@@ -659,36 +668,23 @@ fn dump_xlated(id: u32, json: bool, pretty: bool, opcodes: bool, linum: bool) ->
             if let Some(a) = &l.annotation {
                 m.insert("annotation".into(), json!(a));
             }
+            // bpftool's shape: `off` and `imm` as their bytes; a 64-bit immediate load's
+            // `imm` runs on through the second slot (12 bytes).
             let r = &l.raw;
-            let mut imm = i32::from_le_bytes([r[4], r[5], r[6], r[7]]) as u32;
+            let mut imm_bytes: Vec<u8> = r[4..8].to_vec();
             if let Some(r2) = &l.raw2 {
-                // bpftool reports the two halves of a 64-bit immediate in one number.
-                let hi = u32::from_le_bytes([r2[4], r2[5], r2[6], r2[7]]);
-                m.insert(
-                    "opcodes".into(),
-                    json!({
-                        "code": format!("0x{:x}", r[0]),
-                        "src_reg": format!("0x{:x}", r[1] >> 4),
-                        "dst_reg": format!("0x{:x}", r[1] & 0xf),
-                        "off": format!("0x{:x}", i16::from_le_bytes([r[2], r[3]]) as u16),
-                        "imm": format!("0x{:x}", (u64::from(hi) << 32) | u64::from(imm)),
-                    }),
-                );
-            } else {
-                if r[0] == 0 {
-                    imm = 0;
-                }
-                m.insert(
-                    "opcodes".into(),
-                    json!({
-                        "code": format!("0x{:x}", r[0]),
-                        "src_reg": format!("0x{:x}", r[1] >> 4),
-                        "dst_reg": format!("0x{:x}", r[1] & 0xf),
-                        "off": format!("0x{:x}", i16::from_le_bytes([r[2], r[3]]) as u16),
-                        "imm": format!("0x{:x}", imm),
-                    }),
-                );
+                imm_bytes.extend_from_slice(r2);
             }
+            m.insert(
+                "opcodes".into(),
+                json!({
+                    "code": format!("0x{:02x}", r[0]),
+                    "src_reg": format!("0x{:x}", r[1] >> 4),
+                    "dst_reg": format!("0x{:x}", r[1] & 0xf),
+                    "off": hex_list(&r[2..4]),
+                    "imm": hex_list(&imm_bytes),
+                }),
+            );
             arr.push(Value::Object(m));
         }
         return introspect::print_json(&Value::Array(arr), pretty);

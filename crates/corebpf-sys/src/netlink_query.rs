@@ -169,9 +169,9 @@ fn request(msg_type: u16, flags: u16, body: &[u8], want: u16) -> Result<Vec<Vec<
             match mtype {
                 NLMSG_DONE => return Ok(out),
                 NLMSG_ERROR => {
-                    let errno = payload.get(..4).map_or(0, |b| {
-                        i32::from_ne_bytes([b[0], b[1], b[2], b[3]])
-                    });
+                    let errno = payload
+                        .get(..4)
+                        .map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
                     if errno == 0 {
                         // An acknowledgement.
                         return Ok(out);
@@ -190,7 +190,8 @@ fn request(msg_type: u16, flags: u16, body: &[u8], want: u16) -> Result<Vec<Vec<
 }
 
 fn u16_ne(b: &[u8], at: usize) -> u16 {
-    b.get(at..at + 2).map_or(0, |s| u16::from_ne_bytes([s[0], s[1]]))
+    b.get(at..at + 2)
+        .map_or(0, |s| u16::from_ne_bytes([s[0], s[1]]))
 }
 
 fn u32_ne(b: &[u8], at: usize) -> u32 {
@@ -241,7 +242,9 @@ pub fn interfaces() -> Result<Vec<Interface>> {
                 IFLA_XDP => {
                     for (xt, xp) in attrs(p) {
                         match xt {
-                            IFLA_XDP_ATTACHED => iface.xdp.attached = xp.first().copied().unwrap_or(0),
+                            IFLA_XDP_ATTACHED => {
+                                iface.xdp.attached = xp.first().copied().unwrap_or(0)
+                            }
                             IFLA_XDP_PROG_ID => iface.xdp.prog_id = u32_ne(xp, 0),
                             IFLA_XDP_DRV_PROG_ID => iface.xdp.drv_prog_id = u32_ne(xp, 0),
                             IFLA_XDP_SKB_PROG_ID => iface.xdp.skb_prog_id = u32_ne(xp, 0),

@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use corebpf_btf::{Btf, BtfExt, CoreReloKind, Endian, Kind, TypeId, TypeKind};
+use corebpf_btf::{Btf, BtfExt, CoreReloKind, Endian, Kind, TypeId, TypeKind, VarLinkage};
 
 use crate::core_relo::{self, Candidate, CoreError};
 use crate::{
@@ -668,7 +668,7 @@ impl<'a> Object<'a> {
         } else {
             0
         };
-        if datasec != 0 {
+        if self.datasec_is_mmapable(datasec) {
             flags |= BPF_F_MMAPABLE;
         }
         LinkedMap {
@@ -690,6 +690,29 @@ impl<'a> Object<'a> {
             freeze: d.kind == DataKind::Rodata,
             slots: Vec::new(),
         }
+    }
+
+    /// Whether a global-data map is created `BPF_F_MMAPABLE`: it has a DATASEC with at least
+    /// one variable that is not `static` (a section of static variables only is not part of
+    /// the object's user-space view, so it is not mapped).
+    fn datasec_is_mmapable(&self, datasec: TypeId) -> bool {
+        let Some(btf) = self.btf.as_ref() else {
+            return false;
+        };
+        if datasec == 0 {
+            return false;
+        }
+        let Ok(t) = btf.type_by_id(datasec) else {
+            return false;
+        };
+        let TypeKind::Datasec { vars, .. } = t.kind else {
+            return false;
+        };
+        vars.iter().any(|v| {
+            btf.type_by_id(v.ty).is_ok_and(|var| {
+                matches!(var.kind, TypeKind::Var { linkage, .. } if linkage != VarLinkage::Static)
+            })
+        })
     }
 
     /// Resolves every extern; adds the `.kconfig` map when there are kconfig externs.

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use corebpf_btf::{Btf, CoreReloKind};
 use corebpf_insn::ebpf::{self, Decoder, Insn};
-use corebpf_obj::core::describe_access;
+use corebpf_obj::core::{describe_access, describe_c};
 use corebpf_obj::ctype::type_name;
 use corebpf_obj::{
     Endian, ExternKind, Function, MapDef, Object, ProgramSection, RelocKind, INSN_SIZE,
@@ -311,13 +311,15 @@ fn build(obj: &Object<'_>, file: &str, args: &Args) -> anyhow::Result<Dump> {
         for (sec, relos) in ext.core_relos() {
             let e = per_section.entry(sec).or_default();
             for r in relos {
-                let what = describe_access(btf, r.type_id, r.access_str, r.kind)
-                    .with_context(|| format!("CO-RE relocation in {sec} at byte {}", r.insn_off))?;
+                let at = || format!("CO-RE relocation in {sec} at byte {}", r.insn_off);
+                let what =
+                    describe_access(btf, r.type_id, r.access_str, r.kind).with_context(at)?;
+                let c = describe_c(btf, r.type_id, r.access_str, r.kind).with_context(at)?;
                 e.core
                     .entry(r.insn_off as usize / INSN_SIZE)
                     .or_default()
                     .push(format!(
-                        "CO-RE <{}> [{}] {what}",
+                        "CO-RE <{}> [{}] {what}: {c}",
                         core_kind(r.kind),
                         r.type_id
                     ));

@@ -262,7 +262,7 @@ fn check_object(label: &str, path: &Path, source: &Path) -> (usize, usize) {
             }
             if let Some(core) = &t.core {
                 assert!(
-                    m.text.contains(&format!("/* {core} */")),
+                    m.text.contains(&format!("/* {core}: bpf_core_")),
                     "{at}: CO-RE annotation `{core}`"
                 );
                 core_sites += 1;

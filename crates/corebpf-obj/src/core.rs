@@ -111,6 +111,78 @@ pub fn describe_access(
     Ok(out)
 }
 
+/// The same relocation as C, spelled with the libbpf macro that produces it (for the bitfield
+/// kinds, which `BPF_CORE_READ_BITFIELD` emits internally, a name in the same style):
+/// `bpf_core_field_offset(struct task_struct, real_parent)`,
+/// `bpf_core_field_size(struct bar, f.k[7].b)`, `bpf_core_type_size(struct task_struct)`,
+/// `bpf_core_enum_value(enum bpf_map_type, BPF_MAP_TYPE_RINGBUF)`. Unnamed members are
+/// transparent in C and left out of the path; an access starting at element N of the root
+/// (`3:0:0`) is written `[3].f.i`.
+pub fn describe_c(
+    btf: &Btf<'_>,
+    type_id: TypeId,
+    access: &str,
+    kind: CoreReloKind,
+) -> Result<String, ObjError> {
+    let err = |problem: String| ObjError::Access {
+        type_id,
+        access: access.to_string(),
+        problem,
+    };
+    let btf_err = |e: corebpf_btf::BtfError| err(e.to_string());
+    let root = btf.type_by_id(type_id).map_err(btf_err)?;
+    let ty = type_label(&root);
+    let macro_name = match kind {
+        CoreReloKind::FieldByteOffset => "bpf_core_field_offset",
+        CoreReloKind::FieldByteSize => "bpf_core_field_size",
+        CoreReloKind::FieldExists => "bpf_core_field_exists",
+        CoreReloKind::FieldSigned => "bpf_core_field_signed",
+        CoreReloKind::FieldLshiftU64 => "bpf_core_field_lshift",
+        CoreReloKind::FieldRshiftU64 => "bpf_core_field_rshift",
+        CoreReloKind::LocalTypeId => "bpf_core_type_id_local",
+        CoreReloKind::TargetTypeId => "bpf_core_type_id_kernel",
+        CoreReloKind::TypeExists => "bpf_core_type_exists",
+        CoreReloKind::TypeSize => "bpf_core_type_size",
+        CoreReloKind::TypeMatches => "bpf_core_type_matches",
+        CoreReloKind::EnumvalExists => "bpf_core_enum_value_exists",
+        CoreReloKind::EnumvalValue => "bpf_core_enum_value",
+    };
+    if kind.is_type() {
+        return Ok(format!("{macro_name}({ty})"));
+    }
+    // Reuse the checked walk of `describe_access`, then turn its path into C.
+    let full = describe_access(btf, type_id, access, kind)?;
+    if kind.is_enumval() {
+        let name = full
+            .rsplit_once("::")
+            .and_then(|(_, v)| v.split(" = ").next())
+            .unwrap_or_default();
+        return Ok(format!("{macro_name}({ty}, {name})"));
+    }
+    let path = full
+        .split_once("::")
+        .map(|(_, p)| p)
+        .unwrap_or_default()
+        .rsplit_once(" (")
+        .map_or("", |(p, _)| p);
+    let mut c_path = String::with_capacity(path.len());
+    let mut rest = path;
+    while !rest.is_empty() {
+        // Drop `<anon N>` components (and the `.` after them).
+        if let Some(after) = rest.strip_prefix("<anon ") {
+            let end = after.find('>').map_or(after.len(), |i| i + 1);
+            rest = after.get(end..).unwrap_or_default();
+            rest = rest.strip_prefix('.').unwrap_or(rest);
+            continue;
+        }
+        let mut chars = rest.char_indices();
+        let (_, c) = chars.next().unwrap_or((0, ' '));
+        c_path.push(c);
+        rest = rest.get(c.len_utf8()..).unwrap_or_default();
+    }
+    Ok(format!("{macro_name}({ty}, {c_path})"))
+}
+
 /// `struct name`, `union name`, `enum name`, `typedef name`, or the bare name for other kinds.
 fn type_label(t: &Type<'_>) -> String {
     let prefix = match t.kind {
@@ -155,6 +227,41 @@ mod tests {
                 .unwrap();
             let s = describe_access(btf, e, &idx.to_string(), CoreReloKind::EnumvalValue).unwrap();
             assert_eq!(s, "enum bpf_map_type::BPF_MAP_TYPE_RINGBUF = 27");
+        });
+    }
+
+    #[test]
+    fn c_spelling() {
+        with_btf(|btf| {
+            let task = btf.find_by_name_kind("task_struct", Kind::Struct).unwrap();
+            let TypeKind::Struct { members, .. } = btf.type_by_id(task).unwrap().kind else {
+                panic!()
+            };
+            let idx = members
+                .iter()
+                .position(|m| m.name == "real_parent")
+                .unwrap();
+            let access = format!("0:{idx}");
+            assert_eq!(
+                describe_c(btf, task, &access, CoreReloKind::FieldByteOffset).unwrap(),
+                "bpf_core_field_offset(struct task_struct, real_parent)"
+            );
+            assert_eq!(
+                describe_c(btf, task, "0", CoreReloKind::TypeSize).unwrap(),
+                "bpf_core_type_size(struct task_struct)"
+            );
+            let e = btf.find_by_name_kind("bpf_map_type", Kind::Enum).unwrap();
+            let TypeKind::Enum { values, .. } = btf.type_by_id(e).unwrap().kind else {
+                panic!()
+            };
+            let i = values
+                .iter()
+                .position(|v| v.name == "BPF_MAP_TYPE_RINGBUF")
+                .unwrap();
+            assert_eq!(
+                describe_c(btf, e, &i.to_string(), CoreReloKind::EnumvalValue).unwrap(),
+                "bpf_core_enum_value(enum bpf_map_type, BPF_MAP_TYPE_RINGBUF)"
+            );
         });
     }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use corebpf_obj::core::describe_access;
+use corebpf_obj::core::{describe_access, describe_c};
 use corebpf_obj::{Object, SectionKind};
 use corebpf_testdata::objects;
 
@@ -125,6 +125,15 @@ fn core_descriptions_match_llvm_objdump() {
             for r in relos {
                 let text = describe_access(btf, r.type_id, r.access_str, r.kind)
                     .unwrap_or_else(|e| panic!("{}: {e}", o.label()));
+                let c = describe_c(btf, r.type_id, r.access_str, r.kind)
+                    .unwrap_or_else(|e| panic!("{}: {e}", o.label()));
+                let root = text.split("::").next().unwrap_or_default();
+                let root = root.split(" (").next().unwrap_or_default();
+                assert!(
+                    c.starts_with("bpf_core_") && c.contains(root),
+                    "{}: {c} vs {text}",
+                    o.label()
+                );
                 ours.insert(
                     (sec.to_string(), u64::from(r.insn_off)),
                     format!("<{}> [{}] {text}", r.kind.name(), r.type_id),

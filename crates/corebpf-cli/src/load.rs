@@ -48,6 +48,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let obj = open.load_with(&opts)?;
 
+    for w in obj.warnings() {
+        eprintln!("corebpf: warning: {w}");
+    }
     let stdout = io::stdout();
     let mut out = stdout.lock();
     writeln!(
@@ -82,8 +85,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         writeln!(out)?;
         if args.verbose {
-            for r in p.core_relocations() {
-                writeln!(out, "      CO-RE {r}")?;
+            for (insn, r) in p.core_relocations() {
+                writeln!(out, "      CO-RE insn {insn}: {r}")?;
             }
         }
     }

@@ -86,6 +86,7 @@ pub struct Object {
     btf_fd: Option<OwnedFd>,
     maps: Vec<Map>,
     programs: Vec<Program>,
+    warnings: Vec<String>,
 }
 
 /// The object name used for internal map names.
@@ -289,10 +290,19 @@ impl OpenObject {
             }
         }
 
-        // BTF.
+        // BTF. As libbpf does, an object whose BTF the kernel refuses still loads without it,
+        // unless something needs it (kfuncs, typed ksyms); the refusal is kept as a warning.
+        let mut warnings = Vec::new();
         let btf_fd = match &obj.btf {
             Some(btf) if features.btf => {
-                Some(load_btf(&self.name, &obj, btf, &maps_plan, features)?)
+                match load_btf(&self.name, &obj, btf, &maps_plan, features) {
+                    Ok(fd) => Some(fd),
+                    Err(e @ LoadError::Btf { .. }) if !requires_btf(&obj) => {
+                        warnings.push(format!("{e}\n(loading without BTF)"));
+                        None
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             _ => None,
         };
@@ -347,8 +357,19 @@ impl OpenObject {
             btf_fd,
             maps,
             programs,
+            warnings,
         })
     }
+}
+
+/// Whether the programs cannot load without the object's BTF.
+fn requires_btf(obj: &corebpf_obj::Object<'_>) -> bool {
+    obj.externs.iter().any(|e| {
+        matches!(
+            e.kind,
+            corebpf_obj::ExternKind::Kfunc | corebpf_obj::ExternKind::Ksym { typed: true }
+        )
+    })
 }
 
 fn fill_slot(map: &Map, index: u32, fd: u32) -> Result<(), LoadError> {
@@ -515,7 +536,7 @@ fn create_map(
     pin_root: &Path,
     pins: &mut PinGuard,
 ) -> Result<Map, LoadError> {
-    let pin_path = m.pin_by_name.then(|| pin_root.join(&m.name));
+    let pin_path = m.pin_by_name.then(|| pin_root.join(pin::pin_name(&m.name)));
     if let Some(path) = &pin_path {
         pin::ensure_bpffs_dir(pin_root)?;
         if path.exists() {
@@ -754,7 +775,7 @@ fn load_program(
             fd,
             insn_count: insns.len() / 8,
             log: None,
-            core_relos: p.core_report.iter().map(|(_, s)| s.clone()).collect(),
+            core_relos: p.core_report.clone(),
         }),
         Err(e) => Err(explain(p, e)),
     }
@@ -846,23 +867,28 @@ impl Object {
         self.programs.iter().find(|p| p.name == name)
     }
 
+    /// What the load worked around (e.g. BTF the kernel refused, loaded without).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// The loaded object BTF, if the object had BTF.
     pub fn btf_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
         self.btf_fd.as_ref().map(|f| f.as_fd())
     }
 
     /// Pins every program and map under `dir` (on bpffs) by name: `dir/<program>`,
-    /// `dir/<map>`. Returns the paths. On error, pins made by this call are removed.
+    /// `dir/<map>` (dots become underscores: bpffs refuses them). Returns the paths. On error, pins made by this call are removed.
     pub fn pin_all(&self, dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
         pin::ensure_bpffs_dir(dir)?;
         let mut guard = PinGuard::default();
         for m in &self.maps {
-            let path = dir.join(&m.name);
+            let path = dir.join(pin::pin_name(&m.name));
             pin::pin_fd(m.fd.as_fd(), &path)?;
             guard.push(path);
         }
         for p in &self.programs {
-            let path = dir.join(&p.name);
+            let path = dir.join(pin::pin_name(&p.name));
             pin::pin_fd(p.fd.as_fd(), &path)?;
             guard.push(path);
         }

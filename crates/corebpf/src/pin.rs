@@ -85,6 +85,12 @@ pub fn ensure_bpffs_dir(dir: &Path) -> Result<(), LoadError> {
     Ok(())
 }
 
+/// The file name an object is pinned under: bpffs refuses names with `.`, which become `_`
+/// (as libbpf does: `core_fie.bss` pins as `core_fie_bss`).
+pub fn pin_name(name: &str) -> String {
+    name.replace('.', "_")
+}
+
 /// Pins `fd` at `path`.
 pub fn pin_fd(fd: BorrowedFd<'_>, path: &Path) -> Result<(), LoadError> {
     let s = path

@@ -110,7 +110,7 @@ impl ProgPlan {
             .iter()
             .filter(|(i, _)| *i <= insn && insn - *i <= 3)
             .max_by_key(|(i, _)| *i)
-            .map(|(i, s)| format!("insn {i}: {s}"))
+            .map(|(_, s)| s.clone())
     }
 }
 
@@ -278,8 +278,7 @@ pub(crate) fn link(
                 (
                     r.insn,
                     format!(
-                        "insn {}: {} {} => {} ({} -> {})",
-                        r.insn,
+                        "{} {} => {} ({} -> {})",
                         r.kind.name(),
                         r.local,
                         to,

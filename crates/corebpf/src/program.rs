@@ -20,7 +20,7 @@ pub struct Program {
     pub(crate) fd: OwnedFd,
     pub(crate) insn_count: usize,
     pub(crate) log: Option<String>,
-    pub(crate) core_relos: Vec<String>,
+    pub(crate) core_relos: Vec<(usize, String)>,
 }
 
 impl Program {
@@ -72,8 +72,8 @@ impl Program {
         self.log.as_deref()
     }
 
-    /// CO-RE relocations applied to this program, one line each.
-    pub fn core_relocations(&self) -> &[String] {
+    /// CO-RE relocations applied to this program: (instruction, description).
+    pub fn core_relocations(&self) -> &[(usize, String)] {
         &self.core_relos
     }
 

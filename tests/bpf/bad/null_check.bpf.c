@@ -8,13 +8,13 @@ struct {
 	__uint(max_entries, 16);
 	__type(key, __u32);
 	__type(value, __u64);
-} counts SEC(".maps");
+} nc_counts SEC(".maps");
 
 SEC("tp/syscalls/sys_enter_getpgid")
 int missing_null_check(void *ctx)
 {
 	__u32 key = bpf_get_prandom_u32() & 15;
-	__u64 *count = bpf_map_lookup_elem(&counts, &key);
+	__u64 *count = bpf_map_lookup_elem(&nc_counts, &key);
 
 	*count += 1; /* FAIL */
 	return 0;

@@ -15,12 +15,24 @@ use support::*;
 
 #[test]
 fn two_programs_on_one_tracepoint_count_every_call_and_stop_on_drop() {
+    let _serial = serial();
     let obj = load("hooks", &[]);
-    let l1 = obj.program("tp_getppid").unwrap().attach().expect("attach tp");
-    let l2 = obj.program("tp_getppid_second").unwrap().attach().expect("attach tp");
+    let l1 = obj
+        .program("tp_getppid")
+        .unwrap()
+        .attach()
+        .expect("attach tp");
+    let l2 = obj
+        .program("tp_getppid_second")
+        .unwrap()
+        .attach()
+        .expect("attach tp");
     let info = l1.info().expect("link info");
     assert_eq!(info.link_type, 7, "BPF_LINK_TYPE_PERF_EVENT");
-    assert_eq!(info.prog_id, obj.program("tp_getppid").unwrap().info().unwrap().id);
+    assert_eq!(
+        info.prog_id,
+        obj.program("tp_getppid").unwrap().info().unwrap().id
+    );
     getppid_n(1000);
     assert_eq!(count(&obj, slot::TP), 1000);
     assert_eq!(count(&obj, slot::TP2), 1000);
@@ -33,19 +45,35 @@ fn two_programs_on_one_tracepoint_count_every_call_and_stop_on_drop() {
 
 #[test]
 fn raw_tracepoint_sees_syscalls() {
+    let _serial = serial();
     let obj = load("hooks", &[]);
-    let link = obj.program("raw_sys_enter").unwrap().attach().expect("attach raw_tp");
-    assert_eq!(link.info().unwrap().link_type, 1, "BPF_LINK_TYPE_RAW_TRACEPOINT");
+    let link = obj
+        .program("raw_sys_enter")
+        .unwrap()
+        .attach()
+        .expect("attach raw_tp");
+    assert_eq!(
+        link.info().unwrap().link_type,
+        1,
+        "BPF_LINK_TYPE_RAW_TRACEPOINT"
+    );
     getppid_n(500);
     assert_eq!(count(&obj, slot::RAW_TP), 500);
 }
 
 #[test]
 fn sched_process_exec_fires_for_children() {
+    let _serial = serial();
     let obj = load("hooks", &[]);
-    let _link = obj.program("on_exec").unwrap().attach().expect("attach exec tracepoint");
+    let _link = obj
+        .program("on_exec")
+        .unwrap()
+        .attach()
+        .expect("attach exec tracepoint");
     for _ in 0..3 {
-        let st = std::process::Command::new("/bin/true").status().expect("run /bin/true");
+        let st = std::process::Command::new("/bin/true")
+            .status()
+            .expect("run /bin/true");
         assert!(st.success());
     }
     assert_eq!(count(&obj, slot::EXEC), 3);
@@ -64,19 +92,26 @@ fn build_probe_target() -> std::path::PathBuf {
     )
     .unwrap();
     let bin = dir.join("target");
-    run("gcc", &["-O1", "-o", bin.to_str().unwrap(), src.to_str().unwrap()]);
+    run(
+        "gcc",
+        &["-O1", "-o", bin.to_str().unwrap(), src.to_str().unwrap()],
+    );
     bin
 }
 
 #[test]
 fn uprobe_and_uretprobe_on_a_test_binary_function() {
+    let _serial = serial();
     let bin = build_probe_target();
     let obj = load("hooks", &[]);
     let path = bin.to_str().unwrap();
     let sym = corebpf::uprobe::resolve_symbol(&bin, "corebpf_probe_target").expect("resolve");
     // Oracle: nm gives the symbol's address; for a PIE the file offset equals it in the text
     // segment when offsets and addresses coincide, so compare through the segment mapping.
-    let nm = std::process::Command::new("nm").arg(path).output().expect("nm (binutils)");
+    let nm = std::process::Command::new("nm")
+        .arg(path)
+        .output()
+        .expect("nm (binutils)");
     let text = String::from_utf8_lossy(&nm.stdout);
     let addr = text
         .lines()
@@ -91,33 +126,52 @@ fn uprobe_and_uretprobe_on_a_test_binary_function() {
     .expect("attach uprobe");
     let mut ret_target = UprobeTarget::function(path, "corebpf_probe_target");
     ret_target.retprobe = true;
-    let ret = attach::uprobe(obj.program("on_uretprobe").unwrap().fd(), &ret_target).expect("uretprobe");
+    let ret =
+        attach::uprobe(obj.program("on_uretprobe").unwrap().fd(), &ret_target).expect("uretprobe");
     let st = std::process::Command::new(&bin).arg("25").status().unwrap();
     assert!(st.success());
     assert_eq!(count(&obj, slot::UPROBE), 25);
     assert_eq!(count(&obj, slot::URETPROBE), 25);
-    let bss = obj.maps().iter().find(|m| m.section() == Some(".bss")).expect(".bss");
+    let bss = obj
+        .maps()
+        .iter()
+        .find(|m| m.section() == Some(".bss"))
+        .expect(".bss");
     let v = bss.lookup(&0u32.to_ne_bytes()).unwrap().unwrap();
-    assert_eq!(u32::from_ne_bytes(v[..4].try_into().unwrap()), 24 * 3, "last return value");
+    assert_eq!(
+        u32::from_ne_bytes(v[..4].try_into().unwrap()),
+        24 * 3,
+        "last return value"
+    );
     drop((entry, ret));
     let _ = std::fs::remove_dir_all(bin.parent().unwrap());
 }
 
 #[test]
 fn iterator_lists_this_process() {
+    let _serial = serial();
     let obj = load("hooks", &[]);
-    let link = obj.program("iter_tasks").unwrap().attach().expect("attach iter");
+    let link = obj
+        .program("iter_tasks")
+        .unwrap()
+        .attach()
+        .expect("attach iter");
     let text = link.read_iter_text().expect("read iterator");
     let me = std::process::id();
-    assert!(text.lines().any(|l| l.starts_with(&format!("{me} "))), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with(&format!("{me} "))),
+        "{text}"
+    );
     let tasks = std::fs::read_dir("/proc/self/task").unwrap().count() as u64;
     assert!(count(&obj, slot::ITER) >= tasks);
 }
 
 #[test]
 fn perf_event_sampling_on_every_cpu() {
+    let _serial = serial();
     let obj = load("hooks", &[]);
-    let link = attach::perf_event_sampling(obj.program("on_sample").unwrap().fd(), 1000).expect("attach");
+    let link =
+        attach::perf_event_sampling(obj.program("on_sample").unwrap().fd(), 1000).expect("attach");
     assert_eq!(link.members().len(), attach::online_cpus().unwrap().len());
     let t = std::time::Instant::now();
     let mut x = 0u64;
@@ -131,26 +185,51 @@ fn perf_event_sampling_on_every_cpu() {
 
 #[test]
 fn xdp_and_tc_on_a_veth_pair_in_a_private_netns() {
+    let _serial = serial();
     let obj = load("hooks", &[]);
     let v = VethNs::new("x", 1);
     let ifindex = attach::ifindex(&v.host).unwrap();
-    let xdp = attach::xdp(obj.program("xdp_count").unwrap().fd(), ifindex, XdpMode::Skb).expect("xdp link");
+    let xdp = attach::xdp(
+        obj.program("xdp_count").unwrap().fd(),
+        ifindex,
+        XdpMode::Skb,
+    )
+    .expect("xdp link");
     assert_eq!(xdp.info().unwrap().link_type, 6, "BPF_LINK_TYPE_XDP");
-    let tc = attach::tc(obj.program("tc_count").unwrap().fd(), ifindex, false).expect("tcx ingress");
+    let tc =
+        attach::tc(obj.program("tc_count").unwrap().fd(), ifindex, false).expect("tcx ingress");
     v.ping_from_ns(3);
     // ping's echo requests (and the ARP exchange) arrive at the host end.
-    assert!(count(&obj, slot::XDP) >= 3, "xdp {}", count(&obj, slot::XDP));
+    assert!(
+        count(&obj, slot::XDP) >= 3,
+        "xdp {}",
+        count(&obj, slot::XDP)
+    );
     assert!(count(&obj, slot::TC) >= 3, "tc {}", count(&obj, slot::TC));
     drop(xdp);
     drop(tc);
     // The netlink paths: XDP over IFLA_XDP and cls_bpf under clsact.
     let before = count(&obj, slot::XDP);
-    let xdp_nl = attach::xdp_netlink(obj.program("xdp_count").unwrap().fd(), ifindex, XdpMode::Skb)
-        .expect("xdp over netlink");
-    let cls = attach::tc_cls_bpf(obj.program("cls_count").unwrap().fd(), ifindex, false, "cls_count", 1, 1)
-        .expect("cls_bpf");
+    let xdp_nl = attach::xdp_netlink(
+        obj.program("xdp_count").unwrap().fd(),
+        ifindex,
+        XdpMode::Skb,
+    )
+    .expect("xdp over netlink");
+    let cls = attach::tc_cls_bpf(
+        obj.program("cls_count").unwrap().fd(),
+        ifindex,
+        false,
+        "cls_count",
+        1,
+        1,
+    )
+    .expect("cls_bpf");
     let q = corebpf_sys::netlink_query::interfaces().expect("interfaces");
-    let me = q.iter().find(|i| i.ifindex == ifindex).expect("veth listed");
+    let me = q
+        .iter()
+        .find(|i| i.ifindex == ifindex)
+        .expect("veth listed");
     assert!(format!("{:?}", me).contains("xdp"), "{me:?}");
     v.ping_from_ns(2);
     assert!(count(&obj, slot::XDP) >= before + 2);
@@ -164,6 +243,7 @@ fn xdp_and_tc_on_a_veth_pair_in_a_private_netns() {
 
 #[test]
 fn cgroup_connect4_in_a_test_cgroup() {
+    let _serial = serial();
     let obj = load("hooks", &[]);
     let root = corebpf_sys::cgroup::cgroup2_root().expect("cgroup2 mounted");
     let dir = root.join(format!("corebpf-test-{}", std::process::id()));
@@ -175,26 +255,39 @@ fn cgroup_connect4_in_a_test_cgroup() {
         }
     }
     let _rm = Rm(dir.clone());
-    let link = attach::cgroup(obj.program("connect4_count").unwrap().fd(), &dir, AttachType::CgroupInet4Connect)
-        .expect("cgroup link");
+    let link = attach::cgroup(
+        obj.program("connect4_count").unwrap().fd(),
+        &dir,
+        AttachType::CgroupInet4Connect,
+    )
+    .expect("cgroup link");
     assert_eq!(link.info().unwrap().link_type, 3, "BPF_LINK_TYPE_CGROUP");
     let script = format!(
         "echo $$ > {}/cgroup.procs && exec python3 -c 'import socket\nfor i in range(4):\n s=socket.socket(); s.settimeout(0.2); s.connect_ex((\"127.0.0.1\", 9)); s.close()'",
         dir.display()
     );
-    let st = std::process::Command::new("sh").arg("-c").arg(&script).status().unwrap();
+    let st = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .status()
+        .unwrap();
     assert!(st.success());
     assert_eq!(count(&obj, slot::CONNECT), 4);
     // A connect outside the cgroup is not seen.
-    let _ = std::net::TcpStream::connect_timeout(&"127.0.0.1:9".parse().unwrap(), std::time::Duration::from_millis(100));
+    let _ = std::net::TcpStream::connect_timeout(
+        &"127.0.0.1:9".parse().unwrap(),
+        std::time::Duration::from_millis(100),
+    );
     assert_eq!(count(&obj, slot::CONNECT), 4);
 }
 
 #[test]
 fn socket_filter_on_a_udp_socket() {
+    let _serial = serial();
     let obj = load("hooks", &[]);
     let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let link = attach::socket_filter(obj.program("socket_count").unwrap().fd(), rx.as_fd()).expect("SO_ATTACH_BPF");
+    let link = attach::socket_filter(obj.program("socket_count").unwrap().fd(), rx.as_fd())
+        .expect("SO_ATTACH_BPF");
     let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     for i in 0..5u8 {
         tx.send_to(&[i; 10], rx.local_addr().unwrap()).unwrap();
@@ -212,9 +305,15 @@ fn socket_filter_on_a_udp_socket() {
 
 #[test]
 fn kprobes_and_trampolines_give_clear_errors() {
+    let _serial = serial();
     let obj = load("hooks", &[]);
     // A kprobe-type program (uprobes are kprobe programs) on a kernel without kprobes.
-    match attach::kprobe(obj.program("on_uprobe").unwrap().fd(), "do_nanosleep", 0, false) {
+    match attach::kprobe(
+        obj.program("on_uprobe").unwrap().fd(),
+        "do_nanosleep",
+        0,
+        false,
+    ) {
         Err(e @ AttachError::Unsupported { .. }) => {
             assert!(e.to_string().contains("CONFIG_KPROBES off"), "{e}")
         }
@@ -223,10 +322,18 @@ fn kprobes_and_trampolines_give_clear_errors() {
     // fentry programs are refused at load on this host (EPERM).
     let t = corebpf_testdata::object("fentry", corebpf_testdata::Cpu::V3);
     match corebpf::OpenObject::open(t).unwrap().load() {
-        Err(e) => assert!(e.to_string().contains("Operation not permitted") && e.to_string().contains("trampolines"), "{e}"),
+        Err(e) => assert!(
+            e.to_string().contains("Operation not permitted")
+                && e.to_string().contains("trampolines"),
+            "{e}"
+        ),
         Ok(obj) => {
-            let p = obj.program("fentry_unlinkat").or_else(|| obj.programs().first()).unwrap();
-            p.attach().expect("fentry attach where the host allows trampolines");
+            let p = obj
+                .program("fentry_unlinkat")
+                .or_else(|| obj.programs().first())
+                .unwrap();
+            p.attach()
+                .expect("fentry attach where the host allows trampolines");
         }
     }
     // Kinds that need a caller-given target say which function to use.
@@ -236,6 +343,7 @@ fn kprobes_and_trampolines_give_clear_errors() {
 
 #[test]
 fn pinned_link_outlives_its_value() {
+    let _serial = serial();
     let obj = load("hooks", &[]);
     corebpf::pin::ensure_bpffs_dir(std::path::Path::new("/sys/fs/bpf")).ok();
     let path = format!("/sys/fs/bpf/corebpf-test-link-{}", std::process::id());

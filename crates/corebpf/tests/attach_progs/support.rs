@@ -11,13 +11,23 @@ use corebpf::{Object, OpenObject};
 /// Compiles `attach_progs/NAME.bpf.c` (with `-D` `defines`) once per test binary.
 pub fn object_path(name: &str, defines: &[(&str, &str)]) -> PathBuf {
     static LOCK: OnceLock<std::sync::Mutex<()>> = OnceLock::new();
-    let _g = LOCK.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/attach_progs/{name}.bpf.c"));
+    let _g = LOCK
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let src =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/attach_progs/{name}.bpf.c"));
     let tag: String = defines.iter().map(|(k, v)| format!("-{k}{v}")).collect();
-    let out = std::env::temp_dir().join(format!("corebpf-attach-{}-{name}{tag}.bpf.o", std::process::id()));
+    let out = std::env::temp_dir().join(format!(
+        "corebpf-attach-{}-{name}{tag}.bpf.o",
+        std::process::id()
+    ));
     if !out.exists() {
         let opts = CompileOptions {
-            defines: defines.iter().map(|(k, v)| (k.to_string(), Some(v.to_string()))).collect(),
+            defines: defines
+                .iter()
+                .map(|(k, v)| (k.to_string(), Some(v.to_string())))
+                .collect(),
             ..Default::default()
         };
         compile(&src, &out, &opts).unwrap_or_else(|e| panic!("compile {}: {e}", src.display()));
@@ -28,14 +38,18 @@ pub fn object_path(name: &str, defines: &[(&str, &str)]) -> PathBuf {
 /// Loads `name` with `target_tgid` set to this process.
 pub fn load(name: &str, defines: &[(&str, &str)]) -> Object {
     let mut open = OpenObject::open(object_path(name, defines)).expect("open object");
-    open.set_global("target_tgid", &std::process::id().to_ne_bytes()).expect("set target_tgid");
-    open.load().unwrap_or_else(|e| panic!("load {name} (these tests need root): {e}"))
+    open.set_global("target_tgid", &std::process::id().to_ne_bytes())
+        .expect("set target_tgid");
+    open.load()
+        .unwrap_or_else(|e| panic!("load {name} (these tests need root): {e}"))
 }
 
 /// The value of counter `slot` of the `counts` map.
 pub fn count(obj: &Object, slot: u32) -> u64 {
     let m = obj.map("counts").expect("counts map");
-    m.get::<u32, u64>(&slot).expect("lookup").expect("array slot")
+    m.get::<u32, u64>(&slot)
+        .expect("lookup")
+        .expect("array slot")
 }
 
 /// Slots of `counts` in hooks.bpf.c.
@@ -64,7 +78,9 @@ pub fn getppid_n(n: u64) {
 
 /// Number of open fds of this process.
 pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 /// Runs a command, panicking with its output when it fails.
@@ -103,11 +119,28 @@ impl VethNs {
             peer_ip: format!("10.77.{n}.2"),
         };
         run("ip", &["netns", "add", &ns]);
-        run("ip", &["link", "add", &host, "type", "veth", "peer", "name", &peer]);
+        run(
+            "ip",
+            &["link", "add", &host, "type", "veth", "peer", "name", &peer],
+        );
         run("ip", &["link", "set", &peer, "netns", &ns]);
-        run("ip", &["addr", "add", &format!("{}/24", v.host_ip), "dev", &host]);
+        run(
+            "ip",
+            &["addr", "add", &format!("{}/24", v.host_ip), "dev", &host],
+        );
         run("ip", &["link", "set", &host, "up"]);
-        run("ip", &["-n", &ns, "addr", "add", &format!("{}/24", v.peer_ip), "dev", &peer]);
+        run(
+            "ip",
+            &[
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("{}/24", v.peer_ip),
+                "dev",
+                &peer,
+            ],
+        );
         run("ip", &["-n", &ns, "link", "set", &peer, "up"]);
         run("ip", &["-n", &ns, "link", "set", "lo", "up"]);
         v
@@ -125,7 +158,68 @@ impl VethNs {
 
 impl Drop for VethNs {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("ip").args(["link", "del", &self.host]).output();
-        let _ = std::process::Command::new("ip").args(["netns", "del", &self.ns]).output();
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.host])
+            .output();
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.ns])
+            .output();
     }
+}
+
+/// Loads `name` like [`load`] and also returns its global variables (for [`global_u64`]).
+pub fn load_with_globals(
+    name: &str,
+    defines: &[(&str, &str)],
+) -> (Object, Vec<corebpf::GlobalVar>) {
+    let mut open = OpenObject::open(object_path(name, defines)).expect("open object");
+    open.set_global("target_tgid", &std::process::id().to_ne_bytes())
+        .expect("set target_tgid");
+    let globals = open.globals().to_vec();
+    let obj = open
+        .load()
+        .unwrap_or_else(|e| panic!("load {name} (these tests need root): {e}"));
+    (obj, globals)
+}
+
+/// Reads the 8-byte global `var` from its data-section map.
+pub fn global_u64(obj: &Object, globals: &[corebpf::GlobalVar], var: &str) -> u64 {
+    let g = globals
+        .iter()
+        .find(|g| g.name == var)
+        .unwrap_or_else(|| panic!("global {var}"));
+    let m = obj
+        .maps()
+        .iter()
+        .find(|m| m.section() == Some(g.section.as_str()))
+        .unwrap_or_else(|| panic!("map for {}", g.section));
+    let v = m
+        .lookup(&0u32.to_ne_bytes())
+        .expect("lookup")
+        .expect("section value");
+    let off = g.offset as usize;
+    u64::from_ne_bytes(v[off..off + 8].try_into().expect("8 bytes"))
+}
+
+/// One event of events.bpf.c.
+#[derive(Debug, Clone, Copy)]
+pub struct Event {
+    pub seq: u64,
+    pub pid: u32,
+}
+
+pub fn parse_event(b: &[u8]) -> Event {
+    // Perf samples carry the raw data padded to 8 bytes with its size field.
+    assert!(b.len() >= 32, "event of {} bytes", b.len());
+    Event {
+        seq: u64::from_ne_bytes(b[0..8].try_into().unwrap()),
+        pid: u32::from_ne_bytes(b[16..20].try_into().unwrap()),
+    }
+}
+
+/// Tests of one binary share this process, whose syscalls every loaded program sees: they
+/// run one at a time.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -11,11 +11,13 @@
 //!   nothing refers to (used for constants) are written at the top level. An unnamed member of
 //!   a *named* struct type (legal only with `-fms-extensions`) is written as an anonymous struct
 //!   with the same body.
-//! * Member offsets are reproduced exactly: gaps that natural alignment does not explain are
-//!   filled with unnamed bitfields (`long: 64;`), structs whose members are not naturally aligned
-//!   (or whose bitfields straddle their type's unit, or whose size is not a multiple of their
-//!   alignment) get `__attribute__((packed))`, and unions bigger than their largest member get
-//!   `__attribute__((aligned(N)))` or an anonymous struct of padding.
+//! * Member offsets are reproduced exactly. A gap before a member that a larger alignment
+//!   explains (what `____cacheline_aligned` leaves) becomes `__attribute__((aligned(N)))` on the
+//!   member, with the smallest such N, so the struct is never more aligned than the original;
+//!   other gaps are filled with unnamed bitfields (`long: 64;`). Structs whose members are not
+//!   naturally aligned (or whose bitfields straddle their type's unit, or whose size is not a
+//!   multiple of their alignment) get `__attribute__((packed))`, and unions bigger than their
+//!   largest member get `__attribute__((aligned(N)))` or an anonymous struct of padding.
 //! * Enums whose size is not 4 bytes get a `mode` attribute (`byte`, `HI`, `word`).
 //! * Two different types with the same name (or typedefs/enumerators sharing an identifier) are
 //!   told apart by appending `___2`, `___3`, ... to the later ones, as bpftool does;
@@ -239,6 +241,9 @@ struct Layout {
     force_align: u32,
     /// Unions only: the union needs an anonymous struct of padding to reach its size.
     union_pad: bool,
+    /// Structs only: members the compiler would place too early get
+    /// `__attribute__((aligned(N)))` (see [`raised_align`]) instead of explicit padding.
+    member_align: bool,
 }
 
 /// FNV-1a: names are short and not attacker-chosen hash keys here (a map per dump).
@@ -300,6 +305,28 @@ fn round_up(v: u64, align: u64) -> u64 {
     } else {
         v.div_ceil(align).saturating_mul(align)
     }
+}
+
+/// The smallest alignment (bytes, a power of two above the member's `natural` one, at most
+/// 4096) that moves a member from bit `cur`, where the compiler would otherwise place it, to bit
+/// `off`: what `____cacheline_aligned` and friends leave in BTF.
+///
+/// BTF does not record alignment. The smallest candidate is a lower bound of (and divides) the
+/// real one, so the struct never ends up more aligned than the original: every place the
+/// original was embedded at still fits it.
+fn raised_align(cur: u64, off: u64, natural: u32) -> Option<u32> {
+    if off % 8 != 0 {
+        return None;
+    }
+    let mut a = u64::from(natural.max(1)) * 2;
+    while a <= 4096 {
+        match round_up(cur, a * 8) {
+            r if r == off => return u32::try_from(a).ok(),
+            r if r > off => return None,
+            _ => a *= 2,
+        }
+    }
+    None
 }
 
 /// Natural alignment of a scalar of `size` bytes on the BPF target.
@@ -963,10 +990,44 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
             packed,
             force_align: 0,
             union_pad: false,
+            member_align: false,
         };
+        if !is_union && !packed {
+            // Would aligned members explain the gaps? Only if the struct's size stays a
+            // multiple of the alignment they give it.
+            let mut cur: u64 = 0;
+            let mut align = max_align;
+            let mut raised = false;
+            for i in 0..h.vlen {
+                let (ty, bit_offset, bitfield_size) = h.member(i);
+                let off = u64::from(bit_offset);
+                if bitfield_size != 0 {
+                    cur = off + u64::from(bitfield_size);
+                    continue;
+                }
+                let natural_align = self.align_of(ty, depth + 1)?;
+                if round_up(cur, u64::from(natural_align) * 8) != off && cur < off {
+                    if let Some(a) = raised_align(cur, off, natural_align) {
+                        align = align.max(a);
+                        raised = true;
+                    }
+                }
+                cur = off + self.size_of(ty)? * 8;
+            }
+            let unit = u64::from(align) * 8;
+            if raised && size_bits % unit == 0 && round_up(cur, unit) <= size_bits {
+                l.align = align;
+                l.member_align = true;
+            }
+        }
         if is_union && !packed {
             let natural = round_up(max_bits, u64::from(max_align) * 8);
-            if natural < size_bits {
+            if natural > size_bits {
+                // Members more aligned than the union's size allows: only packing fits.
+                l.packed = true;
+                l.align = 1;
+                l.union_pad = max_bits < size_bits;
+            } else if natural < size_bits {
                 // The union is bigger than its members: raise its alignment if that explains
                 // the size, else pad it with an anonymous struct of unnamed bitfields.
                 let max_bytes = max_bits.div_ceil(8);
@@ -1096,10 +1157,17 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
         let mut cur: u64 = 0;
         for m in members.iter() {
             let off = u64::from(m.bit_offset);
+            let mut raised = None;
             if !is_union {
                 let natural = self.natural_pos(cur, &m, l.packed, depth)?;
                 if natural != off && cur < off {
-                    self.put_padding(cur, off, l.packed, lvl + 1);
+                    if l.member_align && m.bitfield_size == 0 {
+                        let natural_align = self.align_of(m.ty, depth + 1)?;
+                        raised = raised_align(cur, off, natural_align);
+                    }
+                    if raised.is_none() {
+                        self.put_padding(cur, off, l.packed, lvl + 1);
+                    }
                 }
             }
             self.put("\n");
@@ -1113,6 +1181,9 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
                 cur = off + u64::from(m.bitfield_size);
             } else {
                 cur = off + self.size_of(m.ty)? * 8;
+            }
+            if let Some(a) = raised {
+                let _ = write!(self.buf, " __attribute__((aligned({a})))");
             }
             self.put(";");
         }

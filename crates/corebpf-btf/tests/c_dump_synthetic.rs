@@ -363,3 +363,88 @@ fn big_endian_btf_gives_the_same_header() {
     dump_c(&le_btf, &mut le_header, &COptions::default()).expect("C dump");
     assert_eq!(be_header, String::from_utf8(le_header).expect("UTF-8"));
 }
+
+/// `_Alignof` of every named record of c_dump_edge.c as clang lays out the original source,
+/// read back from the assembly of `const int align_NAME = _Alignof(...)`.
+fn original_alignments(dir: &std::path::Path, btf: &Btf<'_>) -> Vec<(String, String, u64)> {
+    let mut src = std::fs::read_to_string(manifest_dir().join("tests/data/c_dump_edge.c"))
+        .expect("reading c_dump_edge.c");
+    let mut records = Vec::new();
+    for t in btf.types() {
+        let tag = match t.kind_id() {
+            Kind::Struct => "struct",
+            Kind::Union => "union",
+            _ => continue,
+        };
+        if t.name.is_empty() {
+            continue;
+        }
+        src.push_str(&format!(
+            "const int align_{} = _Alignof({tag} {});\n",
+            t.name, t.name
+        ));
+        records.push((tag.to_string(), t.name.to_string()));
+    }
+    let c = dir.join("alignments.c");
+    std::fs::write(&c, &src).expect("writing alignments.c");
+    let out = Command::new(CLANG)
+        .args(["-O2", "-target", "bpf", "-S", "-o", "-"])
+        .arg(&c)
+        .output()
+        .expect("running clang-19");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let asm = String::from_utf8_lossy(&out.stdout).into_owned();
+    records
+        .into_iter()
+        .map(|(tag, name)| {
+            let label = format!("align_{name}:\n");
+            let at = asm
+                .find(&label)
+                .unwrap_or_else(|| panic!("{label} in clang's output"));
+            let value = asm[at + label.len()..]
+                .split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("value of {label}"));
+            (tag, name, value)
+        })
+        .collect()
+}
+
+#[test]
+fn over_aligned_members_keep_their_alignment_and_nothing_is_over_aligned() {
+    let dir = scratch("edge_align");
+    let data = edge_btf(&dir);
+    let btf = Btf::parse(&data).expect("parsing clang's BTF");
+    let header = {
+        let mut out = Vec::new();
+        dump_c(&btf, &mut out, &COptions::default()).expect("C dump");
+        String::from_utf8(out).expect("UTF-8")
+    };
+    std::fs::write(dir.join("vmlinux.h"), &header).expect("writing vmlinux.h");
+    let originals = original_alignments(&dir, &btf);
+    assert_eq!(originals.len(), 20);
+    let mut src = String::from("#include \"vmlinux.h\"\n");
+    for (tag, name, align) in &originals {
+        // Never more aligned than the original (or a struct embedding it could not be laid out
+        // as the BTF says) ...
+        src.push_str(&format!(
+            "_Static_assert({align} % _Alignof({tag} {name}) == 0, \"{name}: {align}\");\n"
+        ));
+    }
+    // ... and exactly as aligned where a member's alignment shows in the offsets.
+    for name in ["aligned_member", "uses_cacheline", "holds_unions", "wide"] {
+        let (tag, _, align) = originals
+            .iter()
+            .find(|(_, n, _)| n == name)
+            .expect("record of c_dump_edge.c");
+        src.push_str(&format!(
+            "_Static_assert(_Alignof({tag} {name}) == {align}, \"{name}\");\n"
+        ));
+    }
+    compile_clean(&dir, "alignments_check.c", &src);
+}

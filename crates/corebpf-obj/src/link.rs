@@ -38,9 +38,6 @@ const PSEUDO_BTF_ID: u8 = 3;
 const PSEUDO_FUNC: u8 = 4;
 const PSEUDO_CALL: u8 = 1;
 const PSEUDO_KFUNC_CALL: u8 = 2;
-/// Base of the helper ids written into calls of unresolved weak kfuncs (plus the extern's
-/// index), so the verifier names the call if it is reachable.
-pub const POISON_KFUNC_BASE: i32 = 2_002_000_000;
 
 /// An error linking a program or laying out maps.
 #[derive(Debug, thiserror::Error)]
@@ -1236,6 +1233,14 @@ impl<'a> Builder<'_, 'a, '_> {
                     .ok_or_else(|| self.err(at, "kconfig extern without a .kconfig map".into()))?;
                 self.map_ref(at, map, Some(*off), PSEUDO_MAP_VALUE)
             }
+            (Some(ExtValue::MissingKfunc), false) => {
+                // The address of a weak kfunc the kernel lacks (`if (kfunc)`): null.
+                let s = self.slot_mut(at, "instruction past the end")?;
+                order.set_imm(s, 0);
+                let s = self.slot_mut(at + 1, "64-bit load is missing its second half")?;
+                order.set_imm(s, 0);
+                Ok(())
+            }
             (Some(ExtValue::Btf { btf, id }), false) => {
                 let s = self.slot_mut(at, "instruction past the end")?;
                 order.set_src(s, PSEUDO_BTF_ID);
@@ -1272,10 +1277,12 @@ impl<'a> Builder<'_, 'a, '_> {
                 Ok(())
             }
             (Some(ExtValue::MissingKfunc), true) => {
+                // A kfunc call with BTF id 0: the verifier accepts it only in code it proves
+                // dead (behind `if (kfunc)`), and names it otherwise.
                 let s = self.slot_mut(at, "instruction past the end")?;
-                s.fill(0);
-                s[0] = OPC_CALL;
-                order.set_imm(s, POISON_KFUNC_BASE + ext as i32);
+                order.set_src(s, PSEUDO_KFUNC_CALL);
+                order.set_imm(s, 0);
+                order.set_off(s, 0);
                 Ok(())
             }
             _ => Err(self.err(

@@ -17,7 +17,7 @@ use std::process::Command;
 use corebpf_btf::Btf;
 use corebpf_obj::link::{KernelConfig, Linked, LinkedProgram, MapOrigin, Target};
 use corebpf_obj::Object;
-use corebpf_testdata::{objects, Endian, TestObject};
+use corebpf_testdata::{objects, Endian};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
@@ -67,15 +67,12 @@ fn build_oracle(dir: &Path) -> PathBuf {
     bin
 }
 
-fn run_oracle(bin: &Path, btf: Option<&Path>, objs: &[&TestObject]) -> Vec<OracleObject> {
+fn run_oracle(bin: &Path, btf: Option<&Path>, objs: &[&Path]) -> Vec<OracleObject> {
     let mut cmd = Command::new(bin);
     if let Some(b) = btf {
         cmd.arg("-b").arg(b);
     }
-    let out = cmd
-        .args(objs.iter().map(|o| o.path()))
-        .output()
-        .expect("run the libbpf oracle");
+    let out = cmd.args(objs).output().expect("run the libbpf oracle");
     assert!(
         out.status.success(),
         "oracle failed: {}",
@@ -265,18 +262,75 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// An object both sides link: a test object or one of the oracle's own edge-case programs.
+struct Item {
+    label: String,
+    name: String,
+    path: PathBuf,
+}
+
+/// Compiles `tests/libbpf-oracle/core_edges.bpf.c` (kernel types declared locally, so it needs
+/// only libbpf's headers) for cpu v3 and v4.
+fn edge_objects(dir: &Path) -> Vec<Item> {
+    let src = Path::new(ROOT).join("tests/libbpf-oracle/core_edges.bpf.c");
+    let multiarch = format!("/usr/include/{}-linux-gnu", std::env::consts::ARCH);
+    ["v3", "v4"]
+        .iter()
+        .map(|cpu| {
+            let path = dir.join(format!("core_edges.{cpu}.o"));
+            let out = Command::new("clang-19")
+                .args([
+                    "-target",
+                    "bpfel",
+                    "-g",
+                    "-O2",
+                    &format!("-mcpu={cpu}"),
+                    "-I",
+                ])
+                .arg(&multiarch)
+                .arg("-c")
+                .arg(&src)
+                .arg("-o")
+                .arg(&path)
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run clang-19 ({e}): install clang-19"));
+            assert!(
+                out.status.success(),
+                "compiling {} failed (needs libbpf-dev): {}",
+                src.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Item {
+                label: format!("core_edges ({cpu})"),
+                name: "core_edges".into(),
+                path,
+            }
+        })
+        .collect()
+}
+
 fn differential(target_path: Option<&Path>, target_bytes: &[u8]) {
-    let dir = std::env::temp_dir().join(format!("corebpf-libbpf-link-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "corebpf-libbpf-link-{}-{}",
+        std::process::id(),
+        target_path.is_some()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let bin = build_oracle(&dir);
     // libbpf 1.x cannot open the legacy `maps` section, nor a big-endian object here.
-    let objs: Vec<&TestObject> = objects()
+    let mut items: Vec<Item> = objects()
         .iter()
         .filter(|o| o.endian == Endian::Little && o.name != "legacy_maps")
+        .map(|o| Item {
+            label: o.label(),
+            name: o.name.to_string(),
+            path: o.path().to_path_buf(),
+        })
         .collect();
-    let oracle = run_oracle(&bin, target_path, &objs);
-    let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(oracle.len(), objs.len(), "oracle output for every object");
+    items.extend(edge_objects(&dir));
+    let paths: Vec<&Path> = items.iter().map(|i| i.path.as_path()).collect();
+    let oracle = run_oracle(&bin, target_path, &paths);
+    assert_eq!(oracle.len(), items.len(), "oracle output for every object");
 
     let target_btf = Btf::parse(target_bytes).expect("target BTF");
     let syms = kallsyms();
@@ -287,25 +341,25 @@ fn differential(target_path: Option<&Path>, target_bytes: &[u8]) {
         ksym_addr: Some(&addr),
     };
     let mut bad = Vec::new();
-    let (mut progs, mut insns, mut maps) = (0, 0, 0);
-    for (o, t) in objs.iter().zip(&oracle) {
-        assert_eq!(t.path, o.path().display().to_string());
-        assert_eq!(t.status, "OK", "libbpf failed on {}", o.label());
-        let bytes = o.read().unwrap();
-        let obj = Object::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", o.label()));
+    let (mut progs, mut insns, mut maps, mut core, mut poisoned) = (0, 0, 0, 0, 0);
+    for (o, t) in items.iter().zip(&oracle) {
+        assert_eq!(t.path, o.path.display().to_string());
+        assert_eq!(t.status, "OK", "libbpf failed on {}", o.label);
+        let bytes = std::fs::read(&o.path).unwrap();
+        let obj = Object::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", o.label));
         let linked = obj
-            .link(o.name, &target)
-            .unwrap_or_else(|e| panic!("{}: {e}", o.label()));
+            .link(&o.name, &target)
+            .unwrap_or_else(|e| panic!("{}: {e}", o.label));
         let ours: Vec<&LinkedProgram<'_>> = linked
             .programs
             .iter()
             .filter(|p| !t.skipped.iter().any(|s| s == p.name))
             .collect();
         let names: Vec<&str> = ours.iter().map(|p| p.name).collect();
-        assert_eq!(names, t.order, "{}: programs in load order", o.label());
-        assert_eq!(ours.len(), t.progs.len(), "{}: loaded programs", o.label());
+        assert_eq!(names, t.order, "{}: programs in load order", o.label);
+        assert_eq!(ours.len(), t.progs.len(), "{}: loaded programs", o.label);
         for (p, tp) in ours.iter().zip(&t.progs) {
-            let what = format!("{} {}", o.label(), p.name);
+            let what = format!("{} {}", o.label, p.name);
             assert!(
                 p.name.starts_with(&tp.name),
                 "{what}: libbpf loaded {}",
@@ -314,12 +368,14 @@ fn differential(target_path: Option<&Path>, target_bytes: &[u8]) {
             bad.extend(compare_prog(&what, &linked, p, tp, target_path.is_some()));
             progs += 1;
             insns += p.insn_count();
+            core += p.core.len();
+            poisoned += p.core.iter().filter(|r| r.poisoned).count();
         }
         for m in &linked.maps {
             if !matches!(m.origin, MapOrigin::Data(_) | MapOrigin::Kconfig) {
                 continue;
             }
-            let what = format!("{} map {}", o.label(), m.object_name);
+            let what = format!("{} map {}", o.label, m.object_name);
             let Some(tm) = t.maps.get(&m.name) else {
                 bad.push(format!(
                     "{what}: libbpf created no map named {:?} (it has {:?})",
@@ -350,7 +406,8 @@ fn differential(target_path: Option<&Path>, target_bytes: &[u8]) {
             maps += 1;
         }
     }
-    println!("compared {progs} programs, {insns} instructions, {maps} internal maps");
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("compared {progs} programs, {insns} instructions ({core} CO-RE relocated, {poisoned} poisoned), {maps} internal maps");
     assert!(
         bad.is_empty(),
         "{} differences:\n{}",

@@ -500,3 +500,124 @@ fn subprograms_callbacks_and_bounded_loops_run() {
         "bpf_for_each_map_elem callback summed {map_sum}"
     );
 }
+
+#[test]
+fn initial_slots_hold_the_maps_and_programs_the_object_names() {
+    // maps.bpf.c: outer_array = { [0] = &inner_a, [2] = &inner_b }, jump_table = { [1] = &tail_a }.
+    let pins = PinDir::new("slots");
+    let obj = OpenObject::open(corebpf_testdata::object("maps", Cpu::V3))
+        .expect("open")
+        .load_with(&opts(&pins))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let id_of_map = |n: &str| obj.map(n).expect(n).info().expect("info").id;
+    let slot = |map: &str, i: u32| {
+        obj.map(map)
+            .expect(map)
+            .lookup(&i.to_ne_bytes())
+            .expect("lookup")
+            .map(|v| u32_at(&v, 0))
+    };
+    // User-space lookups of fd maps answer with the id of what the slot holds.
+    assert_eq!(slot("outer_array", 0), Some(id_of_map("inner_a")));
+    assert_eq!(slot("outer_array", 1), None);
+    assert_eq!(slot("outer_array", 2), Some(id_of_map("inner_b")));
+    let tail = obj
+        .program("tail_a")
+        .expect("tail_a")
+        .info()
+        .expect("info")
+        .id;
+    assert_eq!(slot("jump_table", 1), Some(tail));
+    assert_eq!(slot("jump_table", 0), None);
+}
+
+/// `task_struct`'s size and `BPF_MAP_TYPE_RINGBUF`'s value in a BTF file, as bpftool reads it.
+fn bpftool_facts(btf_file: &std::path::Path) -> (u64, i64) {
+    let out = std::process::Command::new("bpftool")
+        .args(["btf", "dump", "file"])
+        .arg(btf_file)
+        .output()
+        .unwrap_or_else(|e| panic!("bpftool is needed: {e}"));
+    assert!(out.status.success(), "bpftool btf dump");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let size = text
+        .lines()
+        .find_map(|l| {
+            l.split_once("] STRUCT 'task_struct' size=").map(|(_, r)| {
+                r.split_whitespace()
+                    .next()
+                    .expect("size")
+                    .parse()
+                    .expect("number")
+            })
+        })
+        .expect("task_struct in BTF");
+    let ringbuf = text
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("'BPF_MAP_TYPE_RINGBUF' val=")
+                .map(|v| v.parse().expect("number"))
+        })
+        .expect("BPF_MAP_TYPE_RINGBUF in BTF");
+    (size, ringbuf)
+}
+
+#[test]
+fn target_btf_relocates_against_another_kernel() {
+    let gz = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/btf/vmlinux.btf.gz");
+    assert!(gz.exists(), "foreign BTF corpus missing: {}", gz.display());
+    // bpftool reads only raw BTF: decompress a copy for it.
+    let raw = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("foreign-vmlinux.btf");
+    let out = std::process::Command::new("zcat")
+        .arg(&gz)
+        .output()
+        .expect("zcat");
+    std::fs::write(&raw, &out.stdout).expect("write");
+    let (foreign_size, foreign_ringbuf) = bpftool_facts(&raw);
+    let (local_size, _) = bpftool_facts(std::path::Path::new("/sys/kernel/btf/vmlinux"));
+    assert_ne!(
+        foreign_size, local_size,
+        "the corpus kernel must differ from this one"
+    );
+
+    let path = corebpf_testdata::object("core_fields", Cpu::V3);
+    let obj_bytes = std::fs::read(path).expect("object");
+    let parsed = corebpf::obj::Object::parse(&obj_bytes).expect("parse");
+    let local = parsed.btf.as_ref().expect("object BTF");
+    let off = |m: &str| member_offset(local, "core_result", m);
+    let child = python("import os, sys\nsys.stdin.readline()\nos.getpgid(0)\n");
+    let pid = child.id();
+    let mut open = OpenObject::open(path).expect("open");
+    open.set_global("target_tgid", &(pid as i32).to_ne_bytes())
+        .expect("set");
+    let opts = corebpf::LoadOptions {
+        target_btf: Some(gz.clone()),
+        ..Default::default()
+    };
+    let obj = open.load_with(&opts).unwrap_or_else(|e| panic!("{e}"));
+    let _ev = attach_tracepoint(
+        obj.program("core_probe").expect("prog"),
+        "syscalls",
+        "sys_enter_getpgid",
+        pid as i32,
+    );
+    go(child);
+    let v = obj
+        .map("results")
+        .expect("results")
+        .lookup(&0u32.to_ne_bytes())
+        .expect("lookup")
+        .expect("value");
+    assert_eq!(
+        u64::from(u32_at(&v, off("task_size"))),
+        foreign_size,
+        "foreign task_struct size"
+    );
+    assert_eq!(
+        u64_at(&v, off("ringbuf_type")) as i64,
+        foreign_ringbuf,
+        "foreign enum value"
+    );
+}

@@ -303,12 +303,11 @@ fn hex_text(b: &[u8]) -> String {
         .join(" ")
 }
 
-/// Every entry of map `id`: `(key bytes, value bytes per CPU)`.
-pub fn entries(
-    fd: BorrowedFd<'_>,
-    info: &MapInfo,
-    map_type: &str,
-) -> Result<Vec<(Vec<u8>, Vec<Vec<u8>>)>> {
+/// One map entry: the key's bytes and the value's bytes (one per CPU for per-CPU maps).
+pub type Entry = (Vec<u8>, Vec<Vec<u8>>);
+
+/// Every entry of a map.
+pub fn entries(fd: BorrowedFd<'_>, info: &MapInfo, map_type: &str) -> Result<Vec<Entry>> {
     if matches!(
         map_type,
         "ringbuf" | "user_ringbuf" | "bloom_filter" | "arena" | "struct_ops" | "queue" | "stack"

@@ -63,7 +63,7 @@ pub fn net_json(dev: Option<&str>) -> Result<Value> {
         ),
         ("tcx/egress", introspect::attach_types().value("tcx_egress")),
     ];
-    for i in ifaces.iter().filter(|i| dev.is_none_or(|d| d == i.name)) {
+    for i in ifaces.iter().filter(|i| dev.map_or(true, |d| d == i.name)) {
         let x = &i.xdp;
         for (mode, id) in [
             ("driver", x.drv_prog_id),

@@ -337,10 +337,7 @@ fn private_dir(dir: &Path) -> Result<(), CompileError> {
     }
     let meta = fs::symlink_metadata(dir).map_err(cache_err)?;
     if !meta.is_dir() {
-        return Err(cache_err(io::Error::new(
-            io::ErrorKind::Other,
-            "exists and is not a directory",
-        )));
+        return Err(cache_err(io::Error::other("exists and is not a directory")));
     }
     let uid = current_uid().map_err(cache_err)?;
     if meta.uid() != uid || meta.mode() & 0o022 != 0 {

@@ -17,6 +17,8 @@ struct {
 u64 loop_sum = 0;
 u64 map_sum = 0;
 u32 fold_result = 0;
+s32 divisor = 7;
+s64 scaled = 0;
 
 struct loop_ctx {
 	u64 seed;
@@ -40,6 +42,17 @@ static __noinline u32 fold(u64 v)
 __noinline int bucket_of(u32 hash)
 {
 	return hash % NBUCKETS;
+}
+
+/* Signed arithmetic: cpu v4 adds signed division and modulo, and sign-extending moves and
+ * loads; older cpus get the same result without the division. */
+static __noinline s64 scale(s64 v, s32 div)
+{
+#if __BPF_CPU_VERSION__ >= 4
+	if (div)
+		v = v / div + v % div;
+#endif
+	return (s64)(s8)v + (s64)(s16)(v >> 8) + (s64)(s32)(v >> 16);
 }
 
 static int loop_step(u32 index, struct loop_ctx *ctx)
@@ -80,6 +93,8 @@ int count_exits(struct bpf_raw_tracepoint_args *ctx)
 {
 	u32 key = bucket_of(fold(ctx->args[1]));
 	u64 *slot = bpf_map_lookup_elem(&buckets, &key);
+
+	scaled = scale((s64)ctx->args[1], divisor);
 
 	if (slot)
 		__sync_fetch_and_add(slot, 1);

@@ -357,6 +357,17 @@ fn annotations_name_maps_globals_calls_and_externs() {
             !subprogs.contains("\n; "),
             "--no-source still shows source lines"
         );
+        if cpu == Cpu::V4 {
+            // cpu v4: signed division and sign-extending moves in `scale`.
+            for want in [" s/= ", " = (s8)r", " = (s32)r"] {
+                assert!(subprogs.contains(want), "subprogs v4: missing `{want}`");
+            }
+        } else {
+            assert!(
+                !subprogs.contains(" s/= "),
+                "subprogs v3 has a signed division"
+            );
+        }
 
         let ksym = dump("kconfig_ksym", cpu, &[]);
         for want in [

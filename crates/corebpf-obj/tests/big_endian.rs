@@ -119,7 +119,7 @@ fn big_endian_objects_link_like_their_little_endian_builds() {
     let kernel = std::fs::read("/sys/kernel/btf/vmlinux").expect("/sys/kernel/btf/vmlinux");
     let kernel = Btf::parse(&kernel).expect("kernel BTF");
     let mut config = KernelConfig::parse("CONFIG_BPF=y\n");
-    config.kernel_version = 0x0612_00;
+    config.kernel_version = (6 << 16) | (18 << 8);
     let target = Target {
         btfs: vec![&kernel],
         config,

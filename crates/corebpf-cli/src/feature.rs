@@ -23,6 +23,7 @@ use std::sync::OnceLock;
 use anyhow::Result;
 use corebpf_btf::{BtfBuilder, IntEncoding, Member};
 use corebpf_sys::bpf::{self, attr::MapCreateAttr};
+use corebpf_sys::probe_features::{probe_load, ProbeLoad};
 use serde_json::{json, Map as JsonMap, Value};
 
 use crate::introspect;
@@ -60,25 +61,14 @@ const RET0: [u8; 16] = [
 ];
 
 /// Loads a probe program; `Ok(())` if loaded, `Err((errno, verifier log))` otherwise.
-fn load(
-    prog_type: u32,
-    insns: &[u8],
-    tweak: impl Fn(&mut bpf::ProgLoad<'_>),
-) -> Result<(), (i32, String)> {
-    let mut opts = bpf::ProgLoad {
+fn load(prog_type: u32, insns: &[u8], tweak: impl Fn(&mut ProbeLoad)) -> Result<(), (i32, String)> {
+    let mut opts = ProbeLoad {
         prog_type,
-        license: "GPL",
-        log_level: 1,
         ..Default::default()
     };
     tweak(&mut opts);
-    match bpf::prog_load(insns, &opts) {
-        Ok(fd) => {
-            drop(fd);
-            Ok(())
-        }
-        Err(e) => Err((e.errno().unwrap_or(0), e.log().unwrap_or("").to_string())),
-    }
+    let mut log = [0u8; 4096];
+    probe_load(insns, &opts, &mut log).map_err(|errno| (errno, bpf::attr::name_str(&log)))
 }
 
 fn expected_attach(name: &str) -> Option<&'static str> {

@@ -23,7 +23,7 @@ pub fn vmlinux_bytes() -> Option<&'static [u8]> {
 /// The running kernel's BTF, parsed once per process.
 pub fn vmlinux() -> Option<&'static Btf<'static>> {
     static BTF: OnceLock<Option<Btf<'static>>> = OnceLock::new();
-    BTF.get_or_init(|| vmlinux_bytes().and_then(|d| Btf::parse(d).ok()))
+    BTF.get_or_init(|| vmlinux_bytes().and_then(|d| Btf::parse_lazy(d).ok()))
         .as_ref()
 }
 

@@ -17,7 +17,7 @@ struct {
 u64 loop_sum = 0;
 u64 map_sum = 0;
 u32 fold_result = 0;
-s32 divisor = 7;
+s32 divisor; /* set by user space; 0 means 7 */
 s64 scaled = 0;
 
 struct loop_ctx {
@@ -94,7 +94,7 @@ int count_exits(struct bpf_raw_tracepoint_args *ctx)
 	u32 key = bucket_of(fold(ctx->args[1]));
 	u64 *slot = bpf_map_lookup_elem(&buckets, &key);
 
-	scaled = scale((s64)ctx->args[1], divisor);
+	scaled = scale((s64)ctx->args[1], divisor ? divisor : 7);
 
 	if (slot)
 		__sync_fetch_and_add(slot, 1);

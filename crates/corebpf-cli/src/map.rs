@@ -443,3 +443,67 @@ fn dump(id: u32, json: bool, pretty: bool) -> Result<()> {
     std::io::stdout().lock().write_all(out.as_bytes())?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corebpf_btf::{BtfBuilder, IntEncoding, Member};
+
+    #[test]
+    fn btf_values_format_by_type() {
+        let mut b = BtfBuilder::new();
+        let u32t = b.add_int("u32", 4, IntEncoding(0), 0, 32).unwrap();
+        let s16 = b
+            .add_int("s16", 2, IntEncoding(IntEncoding::SIGNED), 0, 16)
+            .unwrap();
+        let ch = b
+            .add_int("char", 1, IntEncoding(IntEncoding::CHAR), 0, 8)
+            .unwrap();
+        let boolean = b
+            .add_int("bool", 1, IntEncoding(IntEncoding::BOOL), 0, 8)
+            .unwrap();
+        let comm = b.add_array(ch, u32t, 8).unwrap();
+        let e = b.add_enum("mode", 4, false, &[("A", 1), ("B", 2)]).unwrap();
+        let m = |name, ty, bit_offset| Member {
+            name,
+            ty,
+            bit_offset,
+            bitfield_size: 0,
+        };
+        let st = b
+            .add_struct(
+                false,
+                "rec",
+                20,
+                &[
+                    m("pid", u32t, 0),
+                    m("comm", comm, 32),
+                    m("neg", s16, 96),
+                    m("flag", boolean, 112),
+                    m("mode", e, 128),
+                ],
+            )
+            .unwrap();
+        let data = b.finish().unwrap();
+        let btf = Btf::parse(&data).unwrap();
+        let mut bytes = vec![0u8; 20];
+        bytes[..4].copy_from_slice(&4242u32.to_le_bytes());
+        bytes[4..8].copy_from_slice(b"bash");
+        bytes[12..14].copy_from_slice(&(-3i16).to_le_bytes());
+        bytes[14] = 1;
+        bytes[16..20].copy_from_slice(&2u32.to_le_bytes());
+        assert_eq!(
+            btf_value(&btf, st, &bytes),
+            json!({"pid": 4242, "comm": "bash", "neg": -3, "flag": true, "mode": "B"})
+        );
+        // Short input never panics: missing members are null.
+        assert_eq!(btf_value(&btf, st, &bytes[..6])["neg"], Value::Null);
+    }
+
+    #[test]
+    fn possible_cpus_counts_this_machine() {
+        let n = possible_cpus().unwrap();
+        assert!(n >= 1);
+        assert!(n >= std::thread::available_parallelism().map_or(1, |p| p.get()));
+    }
+}

@@ -784,3 +784,93 @@ fn dump_jited(id: u32, json: bool, pretty: bool) -> Result<()> {
     std::io::stdout().lock().write_all(out.as_bytes())?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corebpf_btf::{BtfBuilder, IntEncoding, Member};
+
+    fn program(lines: &[&str]) -> Xlated {
+        let insns: Vec<Insn> = lines
+            .iter()
+            .map(|l| ebpf::parse_insn(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+            .collect();
+        decode_xlated(&ebpf::encode_all(&insns, Endian::Little))
+    }
+
+    #[test]
+    fn context_register_follows_copies_and_dies_on_writes_joins_and_calls() {
+        let x = program(&[
+            "r6 = r1",
+            "r2 = *(u32 *)(r6 +0)",
+            "if r2 == 0x0 goto pc+1",
+            "r6 = 0",
+            "r3 = *(u32 *)(r6 +4)",
+            "call bpf_ktime_get_ns#5",
+            "exit",
+        ]);
+        let s = ctx_registers(&x);
+        assert_eq!(s[0], Some(1 << 1));
+        assert_eq!(s[1], Some((1 << 1) | (1 << 6)));
+        // Joined from the jump (r6 is the context) and the fall-through (r6 = 0).
+        assert_eq!(s[4], Some(1 << 1));
+        // The call clobbers r0-r5.
+        assert_eq!(s[6], Some(0));
+    }
+
+    #[test]
+    fn unreachable_code_has_no_context() {
+        let x = program(&["goto pc+1", "r0 = *(u32 *)(r1 +0)", "exit"]);
+        assert_eq!(ctx_registers(&x), vec![Some(2), None, Some(2)]);
+    }
+
+    #[test]
+    fn field_at_descends_into_records_and_anonymous_unions() {
+        let mut b = BtfBuilder::new();
+        let u32t = b.add_int("u32", 4, IntEncoding(0), 0, 32).unwrap();
+        let u16t = b.add_int("u16", 2, IntEncoding(0), 0, 16).unwrap();
+        let m = |name, ty, bit_offset| Member {
+            name,
+            ty,
+            bit_offset,
+            bitfield_size: 0,
+        };
+        let inner = b
+            .add_struct(false, "inner", 8, &[m("a", u32t, 0), m("b", u32t, 32)])
+            .unwrap();
+        let anon = b
+            .add_struct(true, "", 4, &[m("u1", u32t, 0), m("u2", u16t, 0)])
+            .unwrap();
+        let flags = Member {
+            name: "flags",
+            ty: u32t,
+            bit_offset: 96,
+            bitfield_size: 3,
+        };
+        let outer = b
+            .add_struct(
+                false,
+                "outer",
+                16,
+                &[m("in", inner, 0), m("", anon, 64), flags],
+            )
+            .unwrap();
+        let data = b.finish().unwrap();
+        let btf = Btf::parse(&data).unwrap();
+        assert_eq!(field_at(&btf, outer, 4, 4).as_deref(), Some("in.b"));
+        assert_eq!(field_at(&btf, outer, 0, 8).as_deref(), Some("in"));
+        assert_eq!(field_at(&btf, outer, 8, 4).as_deref(), Some("u1"));
+        assert_eq!(
+            field_at(&btf, outer, 12, 1).as_deref(),
+            Some("flags (bitfield)")
+        );
+        assert_eq!(field_at(&btf, outer, 40, 4), None);
+    }
+
+    #[test]
+    fn xdp_and_skb_programs_map_to_kernel_structs() {
+        assert_eq!(kernel_ctx_struct("socket_filter"), Some("sk_buff"));
+        assert_eq!(kernel_ctx_struct("xdp"), Some("xdp_buff"));
+        assert_eq!(kernel_ctx_struct("tracepoint"), None);
+    }
+}

@@ -350,3 +350,52 @@ pub fn prog_query_ifindex(ifindex: u32, attach_type: u32) -> Result<(Vec<u32>, u
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attr(ty: u16, payload: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());
+        v.extend_from_slice(&ty.to_ne_bytes());
+        v.extend_from_slice(payload);
+        while v.len() % 4 != 0 {
+            v.push(0);
+        }
+        v
+    }
+
+    #[test]
+    fn attributes_walk_padding_and_nesting() {
+        let mut xdp = attr(IFLA_XDP_ATTACHED, &[2]);
+        xdp.extend(attr(IFLA_XDP_PROG_ID, &77u32.to_ne_bytes()));
+        let mut msg = attr(IFLA_IFNAME, b"veth0\0");
+        msg.extend(attr(IFLA_XDP | NLA_F_NESTED, &xdp));
+        let got: Vec<(u16, usize)> = attrs(&msg).map(|(t, p)| (t, p.len())).collect();
+        assert_eq!(got, vec![(IFLA_IFNAME, 6), (IFLA_XDP, xdp.len())]);
+        let (_, nested) = attrs(&msg).nth(1).unwrap();
+        let inner: Vec<(u16, Vec<u8>)> = attrs(nested).map(|(t, p)| (t, p.to_vec())).collect();
+        assert_eq!(inner[0], (IFLA_XDP_ATTACHED, vec![2]));
+        assert_eq!(u32_ne(&inner[1].1, 0), 77);
+        assert_eq!(c_string(b"veth0\0"), "veth0");
+    }
+
+    #[test]
+    fn truncated_attributes_stop_the_walk() {
+        let mut msg = attr(IFLA_IFNAME, b"lo\0");
+        // A length running past the end, then a length below the header size.
+        msg.extend_from_slice(&[200, 0, 3, 0, 1, 2]);
+        assert_eq!(attrs(&msg).count(), 1);
+        assert_eq!(attrs(&[2, 0, 3, 0]).count(), 0);
+    }
+
+    #[test]
+    fn loopback_is_listed() {
+        let ifaces = interfaces().expect("rtnetlink dump");
+        assert!(
+            ifaces.iter().any(|i| i.name == "lo" && i.ifindex == 1),
+            "{ifaces:?}"
+        );
+    }
+}

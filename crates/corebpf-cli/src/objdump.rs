@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use corebpf_btf::{Btf, CoreReloKind};
+use corebpf_btf::{Btf, CoreReloKind, TypeKind};
 use corebpf_insn::ebpf::{self, Decoder, Insn};
 use corebpf_obj::core::{describe_access, describe_c};
 use corebpf_obj::ctype::type_name;
@@ -132,6 +132,10 @@ pub struct VarOut {
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub ty: Option<String>,
     pub global: bool,
+    /// The initial value (not for `.bss`): a number for integers, a string for printable
+    /// char arrays, else hex bytes (the first 16).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -350,6 +354,7 @@ fn build(obj: &Object<'_>, file: &str, args: &Args) -> anyhow::Result<Dump> {
                     size: v.size,
                     ty: v.type_id.and_then(|t| btf.map(|b| type_name(b, t))),
                     global: v.global,
+                    init: initial_value(d.data, v, btf, obj.endian),
                 })
                 .collect(),
         })
@@ -400,6 +405,69 @@ fn build(obj: &Object<'_>, file: &str, args: &Args) -> anyhow::Result<Dump> {
         externs,
         sections,
     })
+}
+
+/// The initial value of a global variable, rendered for a listing.
+fn initial_value(
+    data: &[u8],
+    v: &corebpf_obj::Variable<'_>,
+    btf: Option<&Btf<'_>>,
+    endian: Endian,
+) -> Option<String> {
+    let start = usize::try_from(v.offset).ok()?;
+    let bytes = data.get(start..start.checked_add(usize::try_from(v.size).ok()?)?)?;
+    if bytes.is_empty() {
+        return None;
+    }
+    let resolved = btf.zip(v.type_id).and_then(|(b, t)| {
+        let id = b.skip_mods_and_typedefs(t).ok()?;
+        b.type_by_id(id).ok().map(|ty| (b, ty))
+    });
+    match resolved.map(|(b, t)| (b, t.kind)) {
+        Some((_, TypeKind::Int { encoding, .. })) if bytes.len() <= 8 => {
+            let mut raw = [0u8; 8];
+            let n = bytes.len();
+            match endian {
+                Endian::Little => raw[..n].copy_from_slice(bytes),
+                Endian::Big => raw[8 - n..].copy_from_slice(bytes),
+            }
+            let u = match endian {
+                Endian::Little => u64::from_le_bytes(raw),
+                Endian::Big => u64::from_be_bytes(raw),
+            };
+            if encoding.is_signed() {
+                let shift = 64 - 8 * n as u32;
+                Some((((u << shift) as i64) >> shift).to_string())
+            } else if encoding.is_bool() {
+                Some((u != 0).to_string())
+            } else {
+                Some(u.to_string())
+            }
+        }
+        Some((b, TypeKind::Array { elem, .. })) => {
+            let is_char = b
+                .skip_mods_and_typedefs(elem)
+                .and_then(|e| b.type_by_id(e))
+                .is_ok_and(|e| matches!(e.kind, TypeKind::Int { size: 1, .. }));
+            let text_end = bytes.iter().position(|&c| c == 0).unwrap_or(bytes.len());
+            let text = bytes.get(..text_end).unwrap_or_default();
+            if is_char && text.iter().all(|c| c.is_ascii_graphic() || *c == b' ') {
+                Some(format!("{:?}", String::from_utf8_lossy(text)))
+            } else {
+                Some(hex_prefix(bytes))
+            }
+        }
+        _ => Some(hex_prefix(bytes)),
+    }
+}
+
+fn hex_prefix(bytes: &[u8]) -> String {
+    let shown = bytes.get(..16).unwrap_or(bytes);
+    let mut s = hex_bytes(shown);
+    if bytes.len() > 16 {
+        s.push_str(" ...");
+    }
+    s
 }
 
 fn core_kind(k: CoreReloKind) -> &'static str {
@@ -691,15 +759,19 @@ fn write_text(out: &mut impl Write, d: &Dump, args: &Args) -> io::Result<()> {
         for s in &d.data {
             writeln!(out, "  {} ({}, {} bytes)", s.section, s.kind, s.size)?;
             for v in &s.variables {
-                writeln!(
-                    out,
-                    "    {:+#6x} {:>4}  {:<24} {}{}",
+                let line = format!(
+                    "    {:+#6x} {:>4}  {:<24} {:<32}{}{}",
                     v.offset,
                     v.size,
                     v.name,
                     v.ty.as_deref().unwrap_or("?"),
+                    v.init
+                        .as_deref()
+                        .map(|i| format!(" = {i}"))
+                        .unwrap_or_default(),
                     if v.global { "" } else { "  (static)" }
-                )?;
+                );
+                writeln!(out, "{}", line.trim_end())?;
             }
         }
     }

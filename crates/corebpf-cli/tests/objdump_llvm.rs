@@ -425,6 +425,53 @@ fn annotations_name_maps_globals_calls_and_externs() {
     }
 }
 
+/// Initial values of global variables, as the C sources set them, in both byte orders.
+#[test]
+fn initial_values_of_globals() {
+    let le = dump("globals", Cpu::V3, &[]);
+    let be = corebpf(
+        &[],
+        corebpf_testdata::find_big_endian("globals").unwrap().path(),
+    );
+    for text in [&le, &be] {
+        let var = |name: &str| {
+            text.lines()
+                .find(|l| l.split_whitespace().nth(2) == Some(name))
+                .unwrap_or_else(|| panic!("no variable {name}\n{text}"))
+                .to_string()
+        };
+        assert!(var("snap_len").ends_with("= 96"), "{}", var("snap_len"));
+        assert!(
+            var("match_proto").ends_with("= 2048"),
+            "{}",
+            var("match_proto")
+        );
+        assert!(
+            var("greeting").ends_with("= \"corebpf\""),
+            "{}",
+            var("greeting")
+        );
+        assert!(var("checksum").ends_with("= 23130"), "{}", var("checksum"));
+        assert!(
+            var("sample_rate").ends_with("= 100"),
+            "{}",
+            var("sample_rate")
+        );
+        assert!(
+            var("packets_seen").ends_with("__u64"),
+            "{}",
+            var("packets_seen")
+        );
+    }
+    let exec = dump("execsnoop", Cpu::V4, &[]);
+    assert!(exec
+        .lines()
+        .any(|l| l.contains(" target_uid ") && l.ends_with("= -1")));
+    assert!(exec
+        .lines()
+        .any(|l| l.contains(" ignore_failed ") && l.ends_with("= true")));
+}
+
 #[test]
 fn section_filter() {
     let out = dump(

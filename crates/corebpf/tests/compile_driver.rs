@@ -217,3 +217,156 @@ fn helper_ids_match_the_kernels_enum() {
     }
     assert!(checked > 100, "only {checked} helpers declared");
 }
+
+/// Compiles one example and returns its object bytes (kept for the life of the test).
+fn example_object(name: &str, dir: &Path) -> &'static [u8] {
+    let src = workspace().join("examples").join(format!("{name}.bpf.c"));
+    let obj = dir.join(format!("{name}.bpf.o"));
+    compile(&src, &obj, &opts(&dir.join("cache"))).unwrap_or_else(|e| panic!("{e}"));
+    Box::leak(std::fs::read(&obj).unwrap().into_boxed_slice())
+}
+
+/// The type of global variable `var` in the object's BTF.
+fn var_type(btf: &corebpf::btf::Btf<'_>, var: &str) -> u32 {
+    let id = btf
+        .find_by_name_kind(var, corebpf::btf::Kind::Var)
+        .unwrap_or_else(|| panic!("no variable {var} in the BTF"));
+    match btf.type_by_id(id).unwrap().kind {
+        corebpf::btf::TypeKind::Var { ty, .. } => ty,
+        _ => unreachable!(),
+    }
+}
+
+/// The member `name` of the struct `id` (through typedefs).
+fn member(btf: &corebpf::btf::Btf<'_>, id: u32, name: &str) -> u32 {
+    let t = btf.resolve(id).unwrap();
+    let (corebpf::btf::TypeKind::Struct { members, .. }
+    | corebpf::btf::TypeKind::Union { members, .. }) = t.kind
+    else {
+        panic!("type {id} is not a record");
+    };
+    members
+        .iter()
+        .find(|m| m.name == name)
+        .unwrap_or_else(|| panic!("no member {name}"))
+        .ty
+}
+
+/// `int (*name)[N]` → N.
+fn uint_member(btf: &corebpf::btf::Btf<'_>, id: u32, name: &str) -> u32 {
+    let ptr = member(btf, id, name);
+    let corebpf::btf::TypeKind::Ptr { target } = btf.type_by_id(ptr).unwrap().kind else {
+        panic!("{name} is not a pointer");
+    };
+    let corebpf::btf::TypeKind::Array { len, .. } = btf.type_by_id(target).unwrap().kind else {
+        panic!("{name} does not point to an array");
+    };
+    len
+}
+
+/// The name of what the pointer member `name` points to (typedef names kept).
+fn pointee_name(btf: &corebpf::btf::Btf<'_>, ptr: u32) -> String {
+    let corebpf::btf::TypeKind::Ptr { target } = btf.type_by_id(ptr).unwrap().kind else {
+        panic!("type {ptr} is not a pointer");
+    };
+    btf.type_by_id(target).unwrap().name.to_string()
+}
+
+#[test]
+fn runner_markers_are_in_the_btf() {
+    let dir = scratch("markers");
+    // COREBPF_EVENT(events, struct exec_event)
+    let data = example_object("execsnoop", &dir);
+    let obj = corebpf::obj::Object::parse(data).unwrap();
+    let btf = obj.btf.as_ref().expect("BTF");
+    let ev = var_type(btf, "__corebpf_event__events");
+    assert_eq!(pointee_name(btf, ev), "exec_event");
+    assert!(btf
+        .find_by_name_kind(".corebpf.meta", corebpf::btf::Kind::Datasec)
+        .is_some());
+
+    // COREBPF_HIST_LOG2(runq_usecs, 26)
+    let data = example_object("runqlat", &dir);
+    let obj = corebpf::obj::Object::parse(data).unwrap();
+    let btf = obj.btf.as_ref().expect("BTF");
+    let map = var_type(btf, "runq_usecs");
+    assert_eq!(
+        pointee_name(btf, member(btf, map, "value")),
+        "corebpf_hist_log2_slot"
+    );
+    assert_eq!(uint_member(btf, map, "max_entries"), 26);
+    assert_eq!(uint_member(btf, map, "type"), 2, "BPF_MAP_TYPE_ARRAY");
+
+    // COREBPF_HIST_LINEAR(syscall_ids, 0, 16, 32)
+    let data = example_object("syscount", &dir);
+    let obj = corebpf::obj::Object::parse(data).unwrap();
+    let btf = obj.btf.as_ref().expect("BTF");
+    let map = var_type(btf, "syscall_ids");
+    assert_eq!(
+        pointee_name(btf, member(btf, map, "value")),
+        "corebpf_hist_linear_slot"
+    );
+    let marker = var_type(btf, "__corebpf_hist__syscall_ids");
+    assert_eq!(uint_member(btf, marker, "min"), 0);
+    assert_eq!(uint_member(btf, marker, "step"), 16);
+    assert_eq!(uint_member(btf, marker, "slots"), 32);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn log2_slots_match_integer_logarithms() {
+    // An XDP program returning the log2 slot of the packet's first 8 bytes, run with
+    // BPF_PROG_TEST_RUN on many values and compared with Rust's ilog2.
+    let dir = scratch("log2");
+    let src = dir.join("slot.bpf.c");
+    std::fs::write(
+        &src,
+        r#"#include "vmlinux.h"
+#include <corebpf/bpf.h>
+SEC("xdp") int slot(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	__u64 v;
+	if (data + 16 > end)
+		return -1;
+	__builtin_memcpy(&v, data, 8);
+	return corebpf_hist_log2_slot_of(v, 40);
+}
+COREBPF_LICENSE("GPL");
+"#,
+    )
+    .unwrap();
+    let obj = dir.join("slot.bpf.o");
+    compile(&src, &obj, &opts(&dir.join("cache"))).unwrap_or_else(|e| panic!("{e}"));
+    if !is_bpffs(Path::new("/sys/fs/bpf")) {
+        corebpf_sys::tracefs::mount_fs("bpf", "/sys/fs/bpf").expect("mount bpffs");
+    }
+    let pins = PathBuf::from(format!("/sys/fs/bpf/corebpf-log2-{}", std::process::id()));
+    let out = Command::new("bpftool")
+        .args(["prog", "loadall"])
+        .arg(&obj)
+        .arg(&pins)
+        .output()
+        .expect("bpftool must be installed (apt-get install bpftool)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let prog = corebpf_sys::bpf::obj_get(pins.join("slot").to_str().unwrap());
+    std::fs::remove_dir_all(&pins).ok();
+    let prog = prog.expect("open the pinned program");
+    use std::os::fd::AsFd;
+    let mut values: Vec<u64> = vec![0, 1, 2, 3, 4, 5, 7, 8, 1000, 65535, 65536, 1 << 32];
+    values.extend((0..64).map(|b| 1u64 << b));
+    values.extend((1..64).map(|b| (1u64 << b) - 1));
+    values.push(u64::MAX);
+    for v in values {
+        let mut pkt = [0u8; 64];
+        pkt[..8].copy_from_slice(&v.to_ne_bytes());
+        let r = corebpf_sys::bpf::prog_test_run(prog.as_fd(), &pkt, None, 1).unwrap();
+        let want = if v == 0 { 0 } else { (v.ilog2() + 1).min(39) };
+        assert_eq!(r.retval, want, "slot of {v}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

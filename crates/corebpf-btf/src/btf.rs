@@ -961,7 +961,8 @@ impl<'a> Btf<'a> {
     /// scalars align to their size (`__int128` to 16), pointers to 8, arrays to their
     /// element, structs and unions to their most aligned member, or 1 when a member sits
     /// at an offset its type's alignment does not allow or the size is not a multiple of
-    /// it (a packed struct).
+    /// it (a packed struct). BTF does not record alignment attributes, so a type the
+    /// source declared `__attribute__((aligned(64)))` reports its natural alignment here.
     pub fn align_of(&self, id: TypeId) -> Result<u64, BtfError> {
         let mut budget: u32 = 1 << 16;
         self.align_rec(id, 0, &mut budget)
@@ -1024,12 +1025,26 @@ impl<'a> Btf<'a> {
             blob = b.base;
         }
         for b in chain.into_iter().rev() {
-            for t in b.types() {
-                if t.name.starts_with(want) && compat(t.kind_id()) && essential_name(t.name) == want
-                {
-                    out.push(t.id);
-                }
-            }
+            // The name index answers exact names; flavored names (`name___flavor`) are kept
+            // aside by their essential name. Both are built once per blob.
+            let ix = b.name_index();
+            let start = out.len();
+            ix.lookup(want, b.first_id, &mut out);
+            let lo = ix.flavored.partition_point(|&(n, _)| n < want);
+            out.extend(
+                ix.flavored[lo..]
+                    .iter()
+                    .take_while(|&&(n, _)| n == want)
+                    .map(|&(_, id)| id),
+            );
+            let mut own = out.split_off(start);
+            own.retain(|&id| {
+                b.type_by_id(id)
+                    .map(|t| compat(t.kind_id()))
+                    .unwrap_or(false)
+            });
+            own.sort_unstable();
+            out.extend(own);
         }
         out
     }
@@ -1100,6 +1115,8 @@ impl Hasher for NameHasher {
 struct NameIndex<'a> {
     heads: HashMap<&'a str, TypeId, BuildHasherDefault<NameHasher>>,
     next: Vec<TypeId>,
+    /// Types whose name has a CO-RE flavor (`___`), as (essential name, id), sorted.
+    flavored: Vec<(&'a str, TypeId)>,
 }
 
 impl<'a> NameIndex<'a> {
@@ -1109,6 +1126,7 @@ impl<'a> NameIndex<'a> {
         let mut heads: HashMap<&'a str, TypeId, BuildHasherDefault<NameHasher>> =
             HashMap::with_capacity_and_hasher(n / 2, Default::default());
         let mut next = vec![0; n];
+        let mut flavored = Vec::new();
         let e = btf.endian;
         for i in (0..n).rev() {
             let off = table.get(i).copied().unwrap_or(0) as usize;
@@ -1121,13 +1139,22 @@ impl<'a> NameIndex<'a> {
                 continue;
             }
             let id = btf.first_id + i as u32;
+            let essential = essential_name(name);
+            if essential.len() != name.len() {
+                flavored.push((essential, id));
+            }
             if let Some(prev) = heads.insert(name, id) {
                 if let Some(slot) = next.get_mut(i) {
                     *slot = prev;
                 }
             }
         }
-        NameIndex { heads, next }
+        flavored.sort_unstable();
+        NameIndex {
+            heads,
+            next,
+            flavored,
+        }
     }
 
     fn lookup(&self, name: &str, first_id: TypeId, out: &mut Vec<TypeId>) {

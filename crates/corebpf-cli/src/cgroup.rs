@@ -57,6 +57,12 @@ enum Cmd {
 }
 
 const BPF_F_QUERY_EFFECTIVE: u32 = 1;
+
+/// The errno values of a privilege refusal.
+mod libc_eperm {
+    pub const EPERM: i32 = 1;
+    pub const EACCES: i32 = 13;
+}
 const BPF_F_ALLOW_OVERRIDE: u32 = 1;
 const BPF_F_ALLOW_MULTI: u32 = 2;
 
@@ -75,9 +81,16 @@ pub fn cgroup_programs(path: &Path, effective: bool) -> Result<Vec<Value>> {
     let flags = if effective { BPF_F_QUERY_EFFECTIVE } else { 0 };
     let mut out = Vec::new();
     for (at, name) in cgroup_attach_types() {
-        // Attach types this kernel does not support for queries answer EINVAL.
-        let Ok((attach_flags, ids)) = bpf::prog_query(dir.as_fd(), at, flags) else {
-            continue;
+        // Attach types this kernel does not support for queries answer EINVAL; a refusal for
+        // privilege is an error, not an empty cgroup.
+        let (attach_flags, ids) = match bpf::prog_query(dir.as_fd(), at, flags) {
+            Ok(r) => r,
+            Err(e) if matches!(e.errno(), Some(libc_eperm::EPERM | libc_eperm::EACCES)) => {
+                return Err(e).with_context(|| {
+                    format!("querying {} (needs root or CAP_SYS_ADMIN)", path.display())
+                })
+            }
+            Err(_) => continue,
         };
         for id in ids {
             let pname = bpf::fd_by_id(ObjKind::Prog, id)

@@ -364,6 +364,17 @@ pub fn features(with_helpers: bool) -> &'static Features {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    // Without the privilege to load programs every probe would fail: say so instead of
+    // reporting an empty kernel.
+    if let Err((errno, _)) = load(1, &RET0, |_| {}) {
+        if errno == 1 || errno == 13 {
+            anyhow::bail!(
+                "feature probes load programs and create maps: the kernel refused a socket \
+                 filter load with {} (needs root, or CAP_BPF with CAP_PERFMON/CAP_NET_ADMIN)",
+                std::io::Error::from_raw_os_error(errno)
+            );
+        }
+    }
     let f = features(!args.no_helpers);
     if args.json || args.pretty {
         let mut sys = JsonMap::new();

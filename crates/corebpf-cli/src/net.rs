@@ -86,8 +86,16 @@ pub fn net_json(dev: Option<&str>) -> Result<Value> {
         }
         for (kind, at) in tcx {
             let Some(at) = at else { continue };
-            // EINVAL: this kernel has no tcx; other errors: nothing attached.
-            if let Ok((ids, _)) = netlink_query::prog_query_ifindex(i.ifindex, at) {
+            // EINVAL: this kernel has no tcx; EPERM/EACCES: not privileged (an error); other
+            // errors: nothing attached.
+            let ids = match netlink_query::prog_query_ifindex(i.ifindex, at) {
+                Ok((ids, _)) => ids,
+                Err(e) if matches!(e.errno(), Some(1 | 13)) => {
+                    return Err(e).context("querying tcx programs (needs root or CAP_NET_ADMIN)")
+                }
+                Err(_) => Vec::new(),
+            };
+            {
                 for id in ids {
                     tc.push(json!({"devname": i.name, "ifindex": i.ifindex, "kind": kind, "name": prog_name(id), "id": id}));
                 }

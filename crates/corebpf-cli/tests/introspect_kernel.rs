@@ -687,3 +687,30 @@ fn cgroup_tree_agrees_with_bpftool() {
     assert_eq!(mp[0]["attach_type"], "cgroup_inet_ingress");
     drop(cg);
 }
+
+#[test]
+fn without_privilege_each_listing_says_why() {
+    // Run as nobody: the kernel refuses, and corebpf must say so rather than print nothing.
+    for args in [
+        &["prog", "list"][..],
+        &["map", "list"],
+        &["link", "list"],
+        &["btf", "list"],
+        &["feature", "--no-helpers"],
+        &["cgroup", "tree"],
+    ] {
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_corebpf"))
+            .args(args)
+            .output()
+            .expect("setpriv (util-linux) must be installed");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{args:?} succeeded without privilege"
+        );
+        assert!(out.stdout.is_empty(), "{args:?} printed a listing");
+        assert!(err.contains("needs root"), "{args:?}: {err}");
+    }
+}

@@ -141,26 +141,25 @@ fn load(tag: &str) -> Loaded {
     let scratch =
         std::env::temp_dir().join(format!("corebpf-introspect-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&scratch).unwrap();
-    let src = scratch.join("fixture.bpf.c");
-    std::fs::write(&src, FIXTURE).unwrap();
-    let obj = scratch.join("fixture.bpf.o");
-    let opts = corebpf::compile::CompileOptions {
-        // One vmlinux.h for all tests of this process.
-        cache_dir: Some(
-            std::env::temp_dir().join(format!("corebpf-introspect-cache-{}", std::process::id())),
-        ),
-        ..Default::default()
-    };
-    corebpf::compile::compile(&src, &obj, &opts).unwrap_or_else(|e| panic!("{e}"));
     let dir = PathBuf::from(format!(
         "/sys/fs/bpf/corebpf-introspect-{}-{tag}",
         std::process::id()
     ));
+    // Cleans up from here on, whatever fails.
     let mut loaded = Loaded {
         dir: dir.clone(),
         progs: HashMap::new(),
-        scratch,
+        scratch: scratch.clone(),
     };
+    let src = scratch.join("fixture.bpf.c");
+    std::fs::write(&src, FIXTURE).unwrap();
+    let obj = scratch.join("fixture.bpf.o");
+    let opts = corebpf::compile::CompileOptions {
+        // One vmlinux.h for all runs: the cache keeps one header per kernel BTF.
+        cache_dir: Some(std::env::temp_dir().join("corebpf-introspect-cache")),
+        ..Default::default()
+    };
+    corebpf::compile::compile(&src, &obj, &opts).unwrap_or_else(|e| panic!("{e}"));
     let out = Command::new("bpftool")
         .args(["prog", "loadall"])
         .arg(&obj)

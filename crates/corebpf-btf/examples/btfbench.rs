@@ -46,9 +46,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &read
         };
         let btf = if lazy {
-            Btf::parse_lazy(&data)?
+            Btf::parse_lazy(data)?
         } else {
-            Btf::parse(&data)?
+            Btf::parse(data)?
         };
         tp.push(t0.elapsed().as_secs_f64());
 

@@ -2,6 +2,20 @@
 //!
 //! Pure: bytes in, types or errors out.
 //!
+//! - [`Btf`] borrows the blob (a raw BTF file, a `.BTF` section, or split module BTF on its
+//!   base) and keeps one table of record offsets; [`Type`]s are decoded from the bytes when
+//!   asked for, in either byte order. [`Btf::parse`] validates everything up front (header,
+//!   section bounds, record sizes, kinds, name offsets, type references); malformed input gives
+//!   a [`BtfError`] naming the type id or byte offset and the problem. [`Btf::parse_lazy`]
+//!   defers the type-section walk to the first query that needs it, which makes opening kernel
+//!   BTF to look up one early type nearly free. Queries that follow references (modifiers,
+//!   typedefs, arrays, nested structs) stop with an error on reference loops.
+//! - [`BtfExt`] reads `.BTF.ext`: func_info, line_info and CO-RE relocation records per
+//!   ELF section.
+//! - [`BtfBuilder`] writes little-endian BTF, from scratch or from parsed types.
+//! - [`dump_raw`] prints types exactly as `bpftool btf dump file FILE format raw` does;
+//!   [`c_dump`] and [`json`] write a C header and JSON.
+//!
 //! ```no_run
 //! let data = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
 //! let btf = corebpf_btf::Btf::parse(&data).unwrap();

@@ -666,7 +666,9 @@ impl<'a> Btf<'a> {
         let flag = info >> 31 != 0;
         let vlen = (info & 0xffff) as usize;
         let kind = Kind::from_u8(((info >> 24) & 0x1f) as u8).unwrap_or(Kind::Void);
-        let raw = t.get(x..x + kind.extra_size(vlen)).unwrap_or_default();
+        let k = kind as usize;
+        let extra = usize::from(FIXED_EXTRA[k]) + usize::from(PER_VLEN[k]) * vlen;
+        let raw = t.get(x..x + extra).unwrap_or_default();
         let strs = self.strs;
         let word = |i: usize| u32_at(raw, 4 * i, e);
         let kind = match kind {

@@ -727,7 +727,7 @@ fn dump_jited(id: u32, json: bool, pretty: bool) -> Result<()> {
         Want {
             insns: false,
             jited: true,
-            debug: false,
+            debug: true,
         },
     )?;
     if full.info.jited_prog_len == 0 {
@@ -743,6 +743,23 @@ fn dump_jited(id: u32, json: bool, pretty: bool) -> Result<()> {
     } else {
         full.jited_func_lens.iter().map(|&l| l as usize).collect()
     };
+    // Source lines at machine-code addresses: line_info[i] starts at jited_line_info[i].
+    let btf = if full.info.btf_id != 0 {
+        introspect::btf_bytes(full.info.btf_id)
+            .ok()
+            .and_then(|b| introspect::parse_btf(b).ok())
+    } else {
+        None
+    };
+    let mut lines: Vec<(u64, String)> = Vec::new();
+    if let Some(b) = &btf {
+        for (l, &addr) in line_infos(&full).iter().zip(&full.jited_line_info) {
+            if let Ok(text) = b.str_at(l.line_off) {
+                lines.push((addr, text.trim().to_string()));
+            }
+        }
+    }
+    lines.sort_by_key(|(a, _)| *a);
     let mut funcs = Vec::with_capacity(lens.len());
     let mut start = 0usize;
     for (i, len) in lens.iter().enumerate() {
@@ -752,18 +769,32 @@ fn dump_jited(id: u32, json: bool, pretty: bool) -> Result<()> {
             .and_then(|a| kallsyms.at(a))
             .map(str::to_string)
             .unwrap_or_else(|| format!("func{i}"));
-        funcs.push((name, addr, &full.jited[start..end]));
+        // (offset in the function, source line), for lines inside it.
+        let flines: Vec<(usize, &str)> = match addr {
+            Some(a) => lines
+                .iter()
+                .filter(|(la, _)| *la >= a && *la < a + (end - start) as u64)
+                .map(|(la, t)| ((la - a) as usize, t.as_str()))
+                .collect(),
+            None => Vec::new(),
+        };
+        funcs.push((name, addr, &full.jited[start..end], flines));
         start = end;
     }
     if json {
         let arr: Vec<Value> = funcs
             .iter()
-            .map(|(name, addr, bytes)| {
+            .map(|(name, addr, bytes, flines)| {
+                let l: Vec<Value> = flines
+                    .iter()
+                    .map(|(off, src)| json!({"offset": off, "src": src}))
+                    .collect();
                 json!({
                     "name": name,
                     "address": addr.map(|a| format!("0x{a:x}")),
                     "bytes": bytes.len(),
                     "hex": introspect::hex(bytes),
+                    "lines": l,
                 })
             })
             .collect();
@@ -771,14 +802,30 @@ fn dump_jited(id: u32, json: bool, pretty: bool) -> Result<()> {
     }
     let mut out = String::new();
     out.push_str("; machine code as hex bytes (corebpf has no x86 disassembler)\n");
-    for (name, addr, bytes) in &funcs {
+    for (name, addr, bytes, flines) in &funcs {
         let _ = write!(out, "{name}");
         if let Some(a) = addr {
             let _ = write!(out, " @ 0x{a:x}");
         }
         let _ = writeln!(out, " ({} bytes):", bytes.len());
-        for (row, chunk) in bytes.chunks(16).enumerate() {
-            let _ = writeln!(out, "  {:4x}: {}", row * 16, hex_bytes(chunk));
+        // Rows of up to 16 bytes, broken where a source line starts.
+        let mut pos = 0usize;
+        let mut next_line = 0usize;
+        while pos < bytes.len() {
+            while let Some((off, src)) = flines.get(next_line) {
+                if *off > pos {
+                    break;
+                }
+                let _ = writeln!(out, "; {src}");
+                next_line += 1;
+            }
+            let limit = flines
+                .get(next_line)
+                .map_or(bytes.len(), |(off, _)| *off)
+                .min(pos + 16)
+                .min(bytes.len());
+            let _ = writeln!(out, "  {pos:4x}: {}", hex_bytes(&bytes[pos..limit]));
+            pos = limit;
         }
     }
     std::io::stdout().lock().write_all(out.as_bytes())?;

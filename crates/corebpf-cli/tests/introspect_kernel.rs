@@ -523,6 +523,26 @@ fn jited_dump_has_every_function_of_the_image() {
         funcs[1]["name"].as_str().unwrap().ends_with("_fold"),
         "{mine}"
     );
+    // Source lines placed by the kernel's jited_line_info: each function's code starts with
+    // the source line bpftool shows at that function's first translated instruction, and
+    // every line lies inside its function.
+    let xlated = bpftool(&["prog", "dump", "xlated", "id", &id]);
+    let starts: Vec<&str> = xlated
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i.get("proto").is_some())
+        .map(|i| i["src"].as_str().unwrap())
+        .collect();
+    assert_eq!(starts.len(), funcs.len());
+    for (f, want) in funcs.iter().zip(starts) {
+        let lines = f["lines"].as_array().unwrap();
+        assert_eq!(lines[0]["offset"], 0, "{f}");
+        assert_eq!(lines[0]["src"], want, "{f}");
+        for l in lines {
+            assert!(l["offset"].as_u64().unwrap() < f["bytes"].as_u64().unwrap());
+        }
+    }
     let kallsyms = std::fs::read_to_string("/proc/kallsyms").unwrap();
     for f in funcs {
         let addr = f["address"].as_str().unwrap().trim_start_matches("0x");

@@ -68,6 +68,11 @@ fn bytes_of<T: Pod>(v: &T) -> Vec<u8> {
     out
 }
 
+/// Keys, values and the next batch token of one [`Map::lookup_batch`] call.
+pub type Batch = (Vec<Vec<u8>>, Vec<Vec<u8>>, Option<Vec<u8>>);
+/// Key and value bytes of one entry.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 fn map_err(map: &Map, problem: impl Into<String>) -> AttachError {
     AttachError::Map {
         map: map.name().to_string(),
@@ -185,11 +190,7 @@ impl Map {
     /// Reads up to `max` entries starting after the batch position `token` (`None`: from the
     /// start) with `BPF_MAP_LOOKUP_BATCH`; returns the keys, values (as [`Map::value_len`]
     /// bytes each) and the next token (`None` once the map is exhausted).
-    pub fn lookup_batch(
-        &self,
-        token: Option<&[u8]>,
-        max: u32,
-    ) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>, Option<Vec<u8>>), AttachError> {
+    pub fn lookup_batch(&self, token: Option<&[u8]>, max: u32) -> Result<Batch, AttachError> {
         let ks = self.key_size() as usize;
         let vs = self.value_len();
         // The batch position is opaque; the key size (at least 4) holds it for every map type.
@@ -245,7 +246,7 @@ impl Map {
     }
 
     /// Every entry, read with batch lookups of `chunk` entries.
-    pub fn entries_batched(&self, chunk: u32) -> Result<Vec<(Vec<u8>, Vec<u8>)>, AttachError> {
+    pub fn entries_batched(&self, chunk: u32) -> Result<Vec<Entry>, AttachError> {
         let mut out = Vec::new();
         let mut token: Option<Vec<u8>> = None;
         loop {

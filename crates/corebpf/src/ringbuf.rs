@@ -85,11 +85,9 @@ impl<'a> RingBufBuilder<'a> {
         let reader = RingBufReader::new(map, info.max_entries)
             .map_err(AttachError::kernel("ring buffer mmap"))?;
         let token = self.rings.len() as u64;
-        match &mut self.epoll {
-            Ok(ep) => ep
-                .add(map, token)
-                .map_err(AttachError::kernel("ring buffer epoll"))?,
-            Err(_) => {}
+        if let Ok(ep) = &mut self.epoll {
+            ep.add(map, token)
+                .map_err(AttachError::kernel("ring buffer epoll"))?;
         }
         self.rings.push(Ring {
             reader,

@@ -43,8 +43,12 @@ fn our_links() -> BTreeSet<u32> {
         .unwrap()
         .into_iter()
         .filter(|&id| {
-            let Ok(fd) = bpf::fd_by_id(ObjKind::Link, id) else { return false };
-            let Ok(info) = bpf::link_info(fd.as_fd()) else { return false };
+            let Ok(fd) = bpf::fd_by_id(ObjKind::Link, id) else {
+                return false;
+            };
+            let Ok(info) = bpf::link_info(fd.as_fd()) else {
+                return false;
+            };
             bpf::fd_by_id(ObjKind::Prog, info.prog_id)
                 .and_then(|p| bpf::prog_info(p.as_fd()))
                 .is_ok_and(|i| PROG_NAMES.contains(&name_str(&i.name).as_str()))
@@ -62,7 +66,8 @@ fn a_thousand_load_attach_drop_cycles_leave_nothing_behind() {
     let fds = open_fds();
     for i in 0..1000 {
         let mut open = corebpf::OpenObject::open(&path).expect("open");
-        open.set_global("target_tgid", &std::process::id().to_ne_bytes()).unwrap();
+        open.set_global("target_tgid", &std::process::id().to_ne_bytes())
+            .unwrap();
         let obj = open.load().unwrap_or_else(|e| panic!("cycle {i}: {e}"));
         let l1 = obj.program("rb_event").unwrap().attach().expect("attach");
         let l2 = obj.program("pb_event").unwrap().attach().expect("attach");
@@ -90,7 +95,19 @@ fn a_thousand_load_attach_drop_cycles_leave_nothing_behind() {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    assert_eq!(new(our_links(), &links), Vec::<u32>::new(), "links left behind");
-    assert_eq!(new(our_progs(), &progs), Vec::<u32>::new(), "programs left behind");
-    assert_eq!(new(our_maps(), &maps), Vec::<u32>::new(), "maps left behind");
+    assert_eq!(
+        new(our_links(), &links),
+        Vec::<u32>::new(),
+        "links left behind"
+    );
+    assert_eq!(
+        new(our_progs(), &progs),
+        Vec::<u32>::new(),
+        "programs left behind"
+    );
+    assert_eq!(
+        new(our_maps(), &maps),
+        Vec::<u32>::new(),
+        "maps left behind"
+    );
 }

@@ -14,13 +14,21 @@ fn build(tag: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let bin = dir.join("usdt_target");
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/attach_progs/usdt_target.c");
-    run("gcc", &["-O1", "-o", bin.to_str().unwrap(), src.to_str().unwrap()]);
+    run(
+        "gcc",
+        &["-O1", "-o", bin.to_str().unwrap(), src.to_str().unwrap()],
+    );
     bin
 }
 
 fn readelf_field(text: &str, field: &str) -> u64 {
-    let at = text.find(&format!("{field}: 0x")).unwrap_or_else(|| panic!("{field} in readelf output"));
-    let hex: String = text[at + field.len() + 4..].chars().take_while(char::is_ascii_hexdigit).collect();
+    let at = text
+        .find(&format!("{field}: 0x"))
+        .unwrap_or_else(|| panic!("{field} in readelf output"));
+    let hex: String = text[at + field.len() + 4..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
     u64::from_str_radix(&hex, 16).unwrap()
 }
 
@@ -31,7 +39,11 @@ fn notes_match_readelf_and_the_semaphore_enables_the_probe() {
     let probes = usdt::probes(&bin).expect("parse notes");
     assert_eq!(probes.len(), 1);
     let p = &probes[0];
-    let out = std::process::Command::new("readelf").arg("-n").arg(&bin).output().expect("readelf (binutils)");
+    let out = std::process::Command::new("readelf")
+        .arg("-n")
+        .arg(&bin)
+        .output()
+        .expect("readelf (binutils)");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!("Provider: {}", p.provider)) && p.provider == "corebpf");
     assert!(text.contains(&format!("Name: {}", p.name)) && p.name == "tick");
@@ -40,24 +52,47 @@ fn notes_match_readelf_and_the_semaphore_enables_the_probe() {
     assert_eq!(p.semaphore, readelf_field(&text, "Semaphore"));
     assert!(text.contains(&format!("Arguments: {}", p.args_spec)));
     assert_eq!(p.args.len(), 3);
-    assert_eq!((p.args[0].size, p.args[0].signed, &p.args[0].loc), (4, true, &UsdtArgLoc::Const(-7)));
+    assert_eq!(
+        (p.args[0].size, p.args[0].signed, &p.args[0].loc),
+        (4, true, &UsdtArgLoc::Const(-7))
+    );
     assert_eq!(p.args[1].loc, UsdtArgLoc::Reg("rdi".into()));
-    assert_eq!(p.args[2].loc, UsdtArgLoc::Mem { reg: "rbp".into(), offset: -12 });
+    assert_eq!(
+        p.args[2].loc,
+        UsdtArgLoc::Mem {
+            reg: "rbp".into(),
+            offset: -12
+        }
+    );
 
     // Without an attached probe the semaphore is 0 and the probe site is skipped.
     let o = std::process::Command::new(&bin).arg("5").output().unwrap();
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "0");
 
     let obj = load("hooks", &[]);
-    let link = corebpf::attach::usdt(obj.program("on_uprobe").unwrap().fd(), bin.to_str().unwrap(), "corebpf", "tick", None)
-        .expect("attach usdt");
+    let link = corebpf::attach::usdt(
+        obj.program("on_uprobe").unwrap().fd(),
+        bin.to_str().unwrap(),
+        "corebpf",
+        "tick",
+        None,
+    )
+    .expect("attach usdt");
     assert_eq!(link.members().len(), 1);
     let o = std::process::Command::new(&bin).arg("6").output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "6", "the kernel raised the semaphore");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "6",
+        "the kernel raised the semaphore"
+    );
     assert_eq!(count(&obj, slot::UPROBE), 6);
     drop(link);
     let o = std::process::Command::new(&bin).arg("2").output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "0", "semaphore dropped with the link");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "0",
+        "semaphore dropped with the link"
+    );
     let _ = std::fs::remove_dir_all(bin.parent().unwrap());
 }
 

@@ -23,14 +23,20 @@ impl Drop for Loaded {
 }
 
 fn load_maps() -> Loaded {
-    let pins = PathBuf::from(format!("/sys/fs/bpf/corebpf-maps-test-{}", std::process::id()));
+    let pins = PathBuf::from(format!(
+        "/sys/fs/bpf/corebpf-maps-test-{}",
+        std::process::id()
+    ));
     corebpf::pin::ensure_bpffs_dir(&pins).expect("bpffs (needs root)");
     let path = corebpf_testdata::object("maps", corebpf_testdata::Cpu::V3);
     let opts = corebpf::LoadOptions {
         pin_root: Some(pins.clone()),
         ..Default::default()
     };
-    let obj = corebpf::OpenObject::open(path).unwrap().load_with(&opts).expect("load maps object");
+    let obj = corebpf::OpenObject::open(path)
+        .unwrap()
+        .load_with(&opts)
+        .expect("load maps object");
     Loaded { obj, pins }
 }
 
@@ -40,12 +46,20 @@ fn bpftool_formatted(map: &Map) -> Vec<Value> {
         .args(["-j", "map", "dump", "id", &id])
         .output()
         .expect("bpftool installed");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).expect("bpftool json");
     v.as_array()
         .expect("array")
         .iter()
-        .map(|e| e.get("formatted").cloned().expect("formatted (map has BTF)"))
+        .map(|e| {
+            e.get("formatted")
+                .cloned()
+                .expect("formatted (map has BTF)")
+        })
         .collect()
 }
 
@@ -56,7 +70,10 @@ fn typed_and_batch_operations() {
     let counters = l.obj.map("counters").unwrap();
     counters.set(&7u32, &1234u64, 0).unwrap();
     assert_eq!(counters.get::<u32, u64>(&7).unwrap(), Some(1234));
-    assert!(counters.get::<u64, u64>(&7).is_err(), "wrong key size is refused");
+    assert!(
+        counters.get::<u64, u64>(&7).is_err(),
+        "wrong key size is refused"
+    );
 
     let lru = l.obj.map("lru_cache").unwrap();
     let mut keys = Vec::new();
@@ -75,7 +92,10 @@ fn typed_and_batch_operations() {
     assert_eq!(walked, batched, "batch lookup = get_next_key walk");
     for (k, v) in &entries {
         let k = u64::from_ne_bytes(k[..8].try_into().unwrap());
-        assert_eq!(u32::from_ne_bytes(v[..4].try_into().unwrap()) as u64, k / 3 + 1000);
+        assert_eq!(
+            u32::from_ne_bytes(v[..4].try_into().unwrap()) as u64,
+            k / 3 + 1000
+        );
     }
     assert_eq!(lru.delete_batch(&keys[..50 * 8]).unwrap(), 50);
     assert_eq!(lru.keys().count(), 50);
@@ -90,7 +110,10 @@ fn per_cpu_values_and_json_against_bpftool() {
     let vals: Vec<u64> = (0..ncpu as u64).map(|c| 10 + c).collect();
     pch.set_per_cpu(&5u32, &vals, 0).unwrap();
     assert_eq!(pch.get_per_cpu::<u32, u64>(&5).unwrap(), Some(vals));
-    assert!(pch.get::<u32, u64>(&5).is_err(), "per-CPU maps need get_per_cpu");
+    assert!(
+        pch.get::<u32, u64>(&5).is_err(),
+        "per-CPU maps need get_per_cpu"
+    );
 
     // Structs as keys and values: flows (hash) and percpu_stats (per-CPU array of structs).
     let flows = l.obj.map("flows").unwrap();
@@ -138,10 +161,16 @@ fn map_in_map_pins_and_freeze() {
     let outer = l.obj.map("outer_array").unwrap();
     let a = l.obj.map("inner_a").unwrap();
     let b = l.obj.map("inner_b").unwrap();
-    assert_eq!(outer.inner_map_id(&0u32.to_ne_bytes()).unwrap(), Some(a.info().unwrap().id));
+    assert_eq!(
+        outer.inner_map_id(&0u32.to_ne_bytes()).unwrap(),
+        Some(a.info().unwrap().id)
+    );
     assert_eq!(outer.inner_map_id(&1u32.to_ne_bytes()).unwrap(), None);
     outer.set_inner_map(&1u32.to_ne_bytes(), b.fd()).unwrap();
-    assert_eq!(outer.inner_map_id(&1u32.to_ne_bytes()).unwrap(), Some(b.info().unwrap().id));
+    assert_eq!(
+        outer.inner_map_id(&1u32.to_ne_bytes()).unwrap(),
+        Some(b.info().unwrap().id)
+    );
 
     let counters = l.obj.map("counters").unwrap();
     let pin = l.pins.join("counters-pin");

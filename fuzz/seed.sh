@@ -2,6 +2,11 @@
 # Seeds the BTF fuzz corpora from real blobs: this kernel's BTF, the test corpora and the
 # .BTF/.BTF.ext sections of clang-built BPF objects.
 #   fuzz/seed.sh            # writes fuzz/corpus/btf_reader and fuzz/corpus/btf_ext_reader
+# then (nightly toolchain, cargo install cargo-fuzz):
+#   cd fuzz && cargo +nightly fuzz run -O btf_reader corpus/btf_reader -- -max_len=65536
+#   cd fuzz && cargo +nightly fuzz run -O btf_ext_reader corpus/btf_ext_reader -- -max_len=65536
+# Without nightly, `cargo test -p corebpf-btf --test fuzz_seeds` runs the same logic over
+# these seeds and over random mutations of them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)

@@ -148,8 +148,13 @@ impl VethNs {
 
     /// Sends `n` UDP datagrams from inside the namespace to the host end (port 9).
     pub fn ping_from_ns(&self, n: u32) {
+        self.send_udp(n, 9);
+    }
+
+    /// Sends `n` UDP datagrams from inside the namespace to the host end at `port`.
+    pub fn send_udp(&self, n: u32, port: u16) {
         let script = format!(
-            "import socket, time\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor i in range({n}):\n    s.sendto(b'corebpf', ('{}', 9))\n    time.sleep(0.02)",
+            "import socket, time\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor i in range({n}):\n    s.sendto(b'corebpf', ('{}', {port}))\n    time.sleep(0.02)",
             self.host_ip
         );
         run("ip", &["netns", "exec", &self.ns, "python3", "-c", &script]);

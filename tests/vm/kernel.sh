@@ -61,9 +61,15 @@ vm_fetch_kernel() {
 			vm_log "downloading $pkg ($arch)"
 			local q=$pkg
 			[ "$arch" = amd64 ] || q=$pkg:$arch
-			(cd "$VM_CACHE" && apt-get download -q "$q" >&2 2>/dev/null) ||
-				(cd "$VM_CACHE" && apt-get download "$q" >&2) ||
-				vm_die "apt-get download $q failed"
+			if ! (cd "$VM_CACHE" && apt-get download -q "$q" >&2); then
+				# Stale package lists name a version the mirror no longer has: refresh, retry.
+				vm_log "apt-get download $q failed; refreshing the package lists"
+				apt-get update -qq >&2 || true
+				pkg=$(vm_resolve_image "$arch")
+				q=$pkg
+				[ "$arch" = amd64 ] || q=$pkg:$arch
+				(cd "$VM_CACHE" && apt-get download -q "$q" >&2) || vm_die "apt-get download $q failed"
+			fi
 			deb=$(ls -t "$VM_CACHE/${pkg}"_*_"$arch".deb 2>/dev/null | head -n1)
 			[ -n "$deb" ] || vm_die "apt-get download $q produced no .deb in $VM_CACHE"
 		fi

@@ -8,7 +8,9 @@ use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().ok_or("usage: loadbench OBJ [iters] [pin-root]")?;
+    let path = args
+        .next()
+        .ok_or("usage: loadbench OBJ [iters] [pin-root]")?;
     let iters: usize = args.next().map_or(Ok(1), |s| s.parse())?;
     let pin_root = args.next().map(std::path::PathBuf::from);
     let opts = corebpf::LoadOptions {

@@ -1,5 +1,9 @@
 //! A map of a loaded object.
 
+// `LoadError` carries a verifier rejection's explanation inline (program, log, source line,
+// CO-RE access): a deliberate size for an error returned once per failed load.
+#![allow(clippy::result_large_err)]
+
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::OnceLock;
 

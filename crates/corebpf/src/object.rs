@@ -1,6 +1,10 @@
 //! Opening and loading objects: [`OpenObject`] (parsed, globals settable) and [`Object`]
 //! (loaded: maps and programs in the kernel).
 
+// `LoadError` carries a verifier rejection's explanation inline (program, log, source line,
+// CO-RE access): a deliberate size for an error returned once per failed load.
+#![allow(clippy::result_large_err)]
+
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 

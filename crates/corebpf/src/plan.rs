@@ -1,5 +1,9 @@
 //! Load plans: what to create in the kernel, computed from the linked object (pure).
 
+// `LoadError` carries a verifier rejection's explanation inline (program, log, source line,
+// CO-RE access): a deliberate size for an error returned once per failed load.
+#![allow(clippy::result_large_err)]
+
 use corebpf_btf::{Btf, Kind, TypeKind};
 use corebpf_obj::link::{KernelConfig, LinkedMap, MapOrigin, SlotTarget as LinkSlot, Target};
 use corebpf_obj::{ExternKind, PinningType};

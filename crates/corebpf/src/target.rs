@@ -2,6 +2,10 @@
 //! lazily), module BTFs, a user-supplied BTF file, Kconfig values, kallsyms and the kernel
 //! version.
 
+// `LoadError` carries a verifier rejection's explanation inline (program, log, source line,
+// CO-RE access): a deliberate size for an error returned once per failed load.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};

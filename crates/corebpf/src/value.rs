@@ -69,7 +69,7 @@ pub fn encode(btf: &Btf<'_>, ty: TypeId, text: &str) -> Result<Vec<u8>, String> 
             values,
         } => {
             let v = match values.iter().find(|v| v.name == text.trim()) {
-                Some(v) => i128::from(v.value),
+                Some(v) => v.value,
                 None => parse_int(text)?,
             };
             int_bytes(v, size, signed || v < 0, text)
@@ -80,7 +80,7 @@ pub fn encode(btf: &Btf<'_>, ty: TypeId, text: &str) -> Result<Vec<u8>, String> 
             values,
         } => {
             let v = match values.iter().find(|v| v.name == text.trim()) {
-                Some(v) => i128::from(v.value),
+                Some(v) => v.value,
                 None => parse_int(text)?,
             };
             int_bytes(v, size, signed || v < 0, text)

@@ -30,21 +30,17 @@ fn map_name(id: u32) -> String {
 fn normalized(fd: std::os::fd::BorrowedFd<'_>) -> Vec<Slot> {
     let (_, insns, _) = bpf::prog_xlated(fd).expect("xlated");
     let mut out = Vec::new();
-    let mut map_next = false;
     for c in insns.chunks_exact(8) {
         let code = c[0];
         let regs = c[1];
         let off = i16::from_ne_bytes([c[2], c[3]]);
         let imm = i32::from_ne_bytes([c[4], c[5], c[6], c[7]]);
         let src = regs >> 4;
+        // The first half of a map reference holds the map id (compared by name); the second
+        // half keeps its value offset.
         let imm_text = if code == 0x18 && matches!(src, 1 | 2 | 5 | 6) {
-            map_next = true;
             map_name(imm as u32)
-        } else if map_next && code == 0 {
-            map_next = false;
-            imm.to_string()
         } else {
-            map_next = false;
             imm.to_string()
         };
         out.push(Slot {

@@ -20,8 +20,9 @@
  *   l INSN_OFF FILE LINE LINE_COL   line_info
  *   @@map NAME TYPE KEY VALUE MAX FLAGS BTF_KEY BTF_VALUE
  *   @@value NAME HEX       initial value written to key 0 of an internal map
- * With -n, it prints only the time of the open + load loop (user-space time when
- * program loads are not sent to the kernel).
+ * With -n ITERS, it prints nothing but timing: each round opens and loads every object once;
+ * the user-space time of a round is its wall time minus the time spent in bpf() syscalls
+ * that reached the kernel (maps, BTF, feature probes; program loads never do).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -40,7 +41,7 @@
 static char fd_map_name[MAX_FD][BPF_OBJ_NAME_LEN];
 static unsigned fd_value_size[MAX_FD];
 static int quiet_mode;
-static unsigned long long kernel_ns;
+static unsigned long long kernel_ns; /* in bpf() syscalls passed to the kernel */
 static long (*real_syscall)(long, ...);
 
 static unsigned long long now_ns(void)
@@ -180,9 +181,10 @@ int main(int argc, char **argv)
 	libbpf_set_print(print_fn);
 	quiet_mode = iters > 0;
 	int rounds = iters > 0 ? iters : 1;
-	unsigned long long t0 = now_ns();
-	kernel_ns = 0;
+	unsigned long long *user = calloc(rounds, sizeof(*user));
 	for (int it = 0; it < rounds; it++) {
+		unsigned long long r0 = now_ns();
+		kernel_ns = 0;
 		for (int i = optind; i < argc; i++) {
 			LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = btf_path,
 				    .kconfig = kconfig);
@@ -216,12 +218,20 @@ int main(int argc, char **argv)
 				printf("@@object %s %s %d\n", argv[i], err ? "ERR" : "OK", err);
 			bpf_object__close(obj);
 		}
+		user[it] = now_ns() - r0 - kernel_ns;
 	}
 	if (quiet_mode) {
-		unsigned long long total = now_ns() - t0;
-		printf("total_ns %llu kernel_ns %llu per_round_user_ns %llu\n", total, kernel_ns,
-		       (total - kernel_ns) / rounds);
+		/* User-space time per round (all objects once), bpf() syscalls excluded. */
+		for (int i = 1; i < rounds; i++)
+			for (int j = i; j > 0 && user[j - 1] > user[j]; j--) {
+				unsigned long long t = user[j];
+				user[j] = user[j - 1];
+				user[j - 1] = t;
+			}
+		printf("rounds %d user_ns_min %llu user_ns_median %llu\n", rounds, user[0],
+		       user[rounds / 2]);
 	}
+	free(user);
 	fflush(stdout);
 	return 0;
 }

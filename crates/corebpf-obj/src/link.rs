@@ -541,6 +541,18 @@ impl<'a> Object<'a> {
         // CO-RE per executable section, once.
         let mut sections: HashMap<usize, SectionState<'_>> = HashMap::new();
         let mut cand_cache: HashMap<TypeId, Vec<Candidate<'_, '_>>> = HashMap::new();
+        if let (Some(ext), Some(local), false) = (&ext, &self.btf, target.btfs.is_empty()) {
+            // Candidates of every local type at once: one pass over each target BTF.
+            let ids: Vec<TypeId> = ext
+                .core_relos()
+                .flat_map(|(_, relos)| relos.map(|r| r.type_id))
+                .collect();
+            // A bad local type id fails here; the per-relocation search below then names the
+            // relocation.
+            if let Ok(c) = core_relo::find_candidates_batch(local, &ids, &target.btfs) {
+                cand_cache = c;
+            }
+        }
         for ps in &self.program_sections {
             let mut st = SectionState {
                 insns: ps.insns.to_vec(),

@@ -270,18 +270,18 @@ fn describe(btf: &Btf<'_>, t: &Type<'_>, out: &mut String) {
         })
         .to_owned(),
         TypeKind::Func { proto, linkage } => {
-            format!("{}, {}", linkage.name(), signature(btf, proto, t.name))
+            format!("{}, {}", linkage.name(), signature(btf, proto, t.name, 0))
         }
-        TypeKind::Var { ty, linkage } => format!("{}, {}", linkage.name(), type_name(btf, ty)),
+        TypeKind::Var { ty, linkage } => format!("{}, {}", linkage.name(), type_name(btf, ty, 0)),
         TypeKind::Datasec { size, vars } => format!("size {size}, {} variables", vars.len()),
         TypeKind::DeclTag {
             target,
             component_idx,
         } => {
-            format!("on {} component {component_idx}", type_name(btf, target))
+            format!("on {} component {component_idx}", type_name(btf, target, 0))
         }
         _ => match t.target() {
-            Some(target) => format!("= {}", type_name(btf, target)),
+            Some(target) => format!("= {}", type_name(btf, target, 0)),
             None => String::new(),
         },
     };
@@ -291,7 +291,11 @@ fn describe(btf: &Btf<'_>, t: &Type<'_>, out: &mut String) {
 }
 
 /// A short C spelling of a type reference (`struct sk_buff *`, `const char`, `int[16]`).
-fn type_name(btf: &Btf<'_>, id: u32) -> String {
+fn type_name(btf: &Btf<'_>, id: u32, depth: u32) -> String {
+    // Function pointers nest prototypes; a malformed blob could make that endless.
+    if depth > 6 {
+        return "...".to_owned();
+    }
     let mut suffix = String::new();
     let mut prefix = String::new();
     let mut cur = id;
@@ -329,7 +333,7 @@ fn type_name(btf: &Btf<'_>, id: u32) -> String {
                 return format!("{prefix}{k} {name}{suffix}");
             }
             TypeKind::FuncProto { .. } => {
-                return format!("{prefix}{}{suffix}", signature(btf, cur, ""))
+                return format!("{prefix}{}{suffix}", signature(btf, cur, "", depth + 1))
             }
             _ => return format!("{prefix}{name}{suffix}"),
         }
@@ -338,22 +342,31 @@ fn type_name(btf: &Btf<'_>, id: u32) -> String {
 }
 
 /// `ret name(params)` for a FUNC_PROTO id.
-fn signature(btf: &Btf<'_>, proto: u32, name: &str) -> String {
+fn signature(btf: &Btf<'_>, proto: u32, name: &str, depth: u32) -> String {
     let Ok(TypeKind::FuncProto { ret, params }) = btf.type_by_id(proto).map(|t| t.kind) else {
         return format!("{name}(?)");
     };
-    let ps: Vec<String> = params
+    // Nested prototypes are shortened so the work stays small on any input.
+    if depth >= 3 {
+        return format!("{name}(...)");
+    }
+    const MAX_PARAMS: usize = 16;
+    let mut ps: Vec<String> = params
         .iter()
+        .take(MAX_PARAMS)
         .map(|p| match (p.ty, p.name) {
             (0, _) => "...".to_owned(),
-            (ty, "") => type_name(btf, ty),
-            (ty, n) => format!("{} {n}", type_name(btf, ty)),
+            (ty, "") => type_name(btf, ty, depth + 1),
+            (ty, n) => format!("{} {n}", type_name(btf, ty, depth + 1)),
         })
         .collect();
+    if params.len() > MAX_PARAMS {
+        ps.push(format!("/* {} more */", params.len() - MAX_PARAMS));
+    }
     let ps = if ps.is_empty() {
         "void".to_owned()
     } else {
         ps.join(", ")
     };
-    format!("{} {name}({ps})", type_name(btf, ret))
+    format!("{} {name}({ps})", type_name(btf, ret, depth + 1))
 }

@@ -197,3 +197,29 @@ fn btf_errors_name_the_file_and_the_problem() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn btf_find_on_self_referencing_prototypes_finishes() {
+    use corebpf_btf::{BtfBuilder, FuncLinkage, IntEncoding, Kind};
+    // [1] int, [2] FUNC_PROTO int (p0..p39: [3]), [3] PTR -> [2], [4] FUNC f: [2].
+    let mut b = BtfBuilder::new();
+    let int = b
+        .add_int("int", 4, IntEncoding(IntEncoding::SIGNED), 0, 32)
+        .expect("int");
+    let names: Vec<String> = (0..40).map(|i| format!("p{i}")).collect();
+    let params: Vec<(&str, u32)> = names.iter().map(|n| (n.as_str(), 3)).collect();
+    let proto = b.add_func_proto(int, &params).expect("proto");
+    b.add_ref(Kind::Ptr, "", proto).expect("ptr");
+    b.add_func("f", proto, FuncLinkage::Global).expect("func");
+    let blob = b.finish().expect("blob");
+    let dir = std::env::temp_dir().join(format!("corebpf-btf-cli-loop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let file = dir.join("loop.btf");
+    std::fs::write(&file, blob).expect("write");
+    let start = std::time::Instant::now();
+    let out = stdout_ok(&["btf", "find", file.to_str().expect("path"), "f"]);
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    assert!(out.starts_with("[4] FUNC f (global, int f("), "{out}");
+    assert!(out.contains("/* 24 more */"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -171,3 +171,77 @@ impl<'a> PerfBuf<'a> {
         self.rings.iter().map(|r| r.cpu)
     }
 }
+
+/// Async reading on tokio (feature `tokio`).
+#[cfg(feature = "tokio")]
+pub use self::async_perf::AsyncPerfBuf;
+
+#[cfg(feature = "tokio")]
+mod async_perf {
+    use std::os::fd::{AsFd, OwnedFd};
+
+    use tokio::io::unix::AsyncFd;
+    use tokio::io::Interest;
+
+    use super::PerfBuf;
+    use crate::link::AttachError;
+
+    /// A [`PerfBuf`] driven by tokio. Create it inside a runtime.
+    pub struct AsyncPerfBuf<'a> {
+        inner: PerfBuf<'a>,
+        fds: Vec<AsyncFd<OwnedFd>>,
+    }
+
+    impl std::fmt::Debug for AsyncPerfBuf<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("AsyncPerfBuf")
+                .field("inner", &self.inner)
+                .finish()
+        }
+    }
+
+    impl<'a> PerfBuf<'a> {
+        /// Registers the per-CPU rings with the current tokio runtime.
+        pub fn into_async(self) -> Result<AsyncPerfBuf<'a>, AttachError> {
+            let fds = self
+                .rings
+                .iter()
+                .map(|r| {
+                    let fd = r._event.as_fd().try_clone_to_owned().map_err(|e| {
+                        AttachError::Link(format!("perf buffer: dup event fd: {e}"))
+                    })?;
+                    // Sound for `OwnedFd`: it owns the descriptor, which stays open and the same
+                    // for the AsyncFd's whole life (the I/O-safety condition of `register`).
+                    #[allow(deprecated)]
+                    AsyncFd::with_interest(fd, Interest::READABLE).map_err(|e| {
+                        AttachError::Link(format!("perf buffer: register with tokio: {e}"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(AsyncPerfBuf { inner: self, fds })
+        }
+    }
+
+    impl<'a> AsyncPerfBuf<'a> {
+        /// Waits until at least one sample was handed over; returns how many were.
+        pub async fn next_batch(&mut self) -> Result<u64, AttachError> {
+            loop {
+                let n = self.inner.consume();
+                if n > 0 {
+                    return Ok(n);
+                }
+                crate::ringbuf::wait_readable(&self.fds).await?;
+            }
+        }
+
+        /// Samples reported lost so far.
+        pub fn lost(&self) -> u64 {
+            self.inner.lost()
+        }
+
+        /// The blocking reader back.
+        pub fn into_inner(self) -> PerfBuf<'a> {
+            self.inner
+        }
+    }
+}

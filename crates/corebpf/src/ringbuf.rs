@@ -11,7 +11,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::os::fd::BorrowedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::time::Duration;
 
 use corebpf_sys::bpf;
@@ -51,6 +51,8 @@ type Callback<'a> = Box<dyn FnMut(&[u8]) -> Flow + 'a>;
 struct Ring<'a> {
     reader: RingBufReader,
     callback: Callback<'a>,
+    /// The map, kept open for readiness notification (epoll here, tokio's reactor in async).
+    fd: OwnedFd,
 }
 
 /// Builds a [`RingBuf`] from one or more ring buffer maps.
@@ -89,9 +91,13 @@ impl<'a> RingBufBuilder<'a> {
             ep.add(map, token)
                 .map_err(AttachError::kernel("ring buffer epoll"))?;
         }
+        let fd = map
+            .try_clone_to_owned()
+            .map_err(|e| AttachError::Link(format!("ring buffer: dup map fd: {e}")))?;
         self.rings.push(Ring {
             reader,
             callback: Box::new(move |r| callback(r).into()),
+            fd,
         });
         Ok(self)
     }
@@ -195,6 +201,12 @@ impl<'a> RingBuf<'a> {
         self.discarded
     }
 
+    /// The ring buffer maps, for callers that wait on them with their own event loop (each
+    /// is readable when records are waiting).
+    pub fn map_fds(&self) -> impl Iterator<Item = BorrowedFd<'_>> + '_ {
+        self.rings.iter().map(|r| std::os::fd::AsFd::as_fd(&r.fd))
+    }
+
     /// The number of rings.
     pub fn len(&self) -> usize {
         self.rings.len()
@@ -202,5 +214,114 @@ impl<'a> RingBuf<'a> {
 
     pub fn is_empty(&self) -> bool {
         self.rings.is_empty()
+    }
+}
+
+/// Waits until any of `fds` is readable, clearing the readiness it saw (the caller then
+/// consumes everything, so no edge is lost).
+#[cfg(feature = "tokio")]
+pub(crate) async fn wait_readable(
+    fds: &[tokio::io::unix::AsyncFd<OwnedFd>],
+) -> Result<(), AttachError> {
+    if fds.is_empty() {
+        return Err(AttachError::Link("no rings to wait on".into()));
+    }
+    std::future::poll_fn(|cx| {
+        let mut any = false;
+        for fd in fds {
+            match fd.poll_read_ready(cx) {
+                std::task::Poll::Ready(Ok(mut guard)) => {
+                    guard.clear_ready();
+                    any = true;
+                }
+                std::task::Poll::Ready(Err(e)) => {
+                    return std::task::Poll::Ready(Err(AttachError::Link(format!(
+                        "readiness: {e}"
+                    ))))
+                }
+                std::task::Poll::Pending => {}
+            }
+        }
+        if any {
+            std::task::Poll::Ready(Ok(()))
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+/// Async reading on tokio: the same rings, woken by tokio's reactor instead of a blocking
+/// epoll wait (feature `tokio`).
+#[cfg(feature = "tokio")]
+pub use self::async_ring::AsyncRingBuf;
+
+#[cfg(feature = "tokio")]
+mod async_ring {
+    use std::os::fd::{AsFd, OwnedFd};
+
+    use tokio::io::unix::AsyncFd;
+    use tokio::io::Interest;
+
+    use super::RingBuf;
+    use crate::link::AttachError;
+
+    /// A [`RingBuf`] driven by tokio. Create it inside a runtime.
+    pub struct AsyncRingBuf<'a> {
+        inner: RingBuf<'a>,
+        fds: Vec<AsyncFd<OwnedFd>>,
+    }
+
+    impl std::fmt::Debug for AsyncRingBuf<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("AsyncRingBuf")
+                .field("inner", &self.inner)
+                .finish()
+        }
+    }
+
+    impl<'a> RingBuf<'a> {
+        /// Registers the rings with the current tokio runtime.
+        pub fn into_async(self) -> Result<AsyncRingBuf<'a>, AttachError> {
+            let fds =
+                self.rings
+                    .iter()
+                    .map(|r| {
+                        let fd = r.fd.as_fd().try_clone_to_owned().map_err(|e| {
+                            AttachError::Link(format!("ring buffer: dup map fd: {e}"))
+                        })?;
+                        // Sound for `OwnedFd`: it owns the descriptor, which stays open and the same
+                        // for the AsyncFd's whole life (the I/O-safety condition of `register`).
+                        #[allow(deprecated)]
+                        AsyncFd::with_interest(fd, Interest::READABLE).map_err(|e| {
+                            AttachError::Link(format!("ring buffer: register with tokio: {e}"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+            Ok(AsyncRingBuf { inner: self, fds })
+        }
+    }
+
+    impl<'a> AsyncRingBuf<'a> {
+        /// Waits until at least one record was handed to a callback; returns how many were.
+        pub async fn next_batch(&mut self) -> Result<u64, AttachError> {
+            loop {
+                let n = self.inner.consume();
+                if n > 0 {
+                    return Ok(n);
+                }
+                crate::ringbuf::wait_readable(&self.fds).await?;
+            }
+        }
+
+        /// Consumes what is there without waiting.
+        pub fn consume(&mut self) -> u64 {
+            self.inner.consume()
+        }
+
+        /// The blocking reader back.
+        pub fn into_inner(self) -> RingBuf<'a> {
+            self.inner
+        }
     }
 }

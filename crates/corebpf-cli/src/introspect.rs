@@ -27,49 +27,74 @@ pub fn vmlinux() -> Option<&'static Btf<'static>> {
         .as_ref()
 }
 
-/// Names of the kernel's `enum bpf_*_type` values, from the kernel BTF: the enumerator without
-/// its prefix, lower-cased (`BPF_PROG_TYPE_SOCKET_FILTER` → `socket_filter`), as bpftool prints
-/// them. Aliases marked `_DEPRECATED` give way to the current name.
+/// Names of the kernel's `enum bpf_*_type` values: the enumerator without its prefix,
+/// lower-cased (`BPF_PROG_TYPE_SOCKET_FILTER` → `socket_filter`), as bpftool prints them.
+///
+/// The values the UAPI header of Linux 6.18 defines are compiled in (the enums only ever grow);
+/// values past them are named from the running kernel's BTF, read the first time one is asked
+/// for, so a newer kernel's types are still named. Aliases marked `_DEPRECATED` give way to
+/// the current name.
 pub struct EnumNames {
-    names: HashMap<u32, String>,
+    fixed: &'static [&'static str],
+    enum_name: &'static str,
+    prefix: &'static str,
+    from_btf: OnceLock<HashMap<u32, String>>,
 }
 
 impl EnumNames {
-    fn load(enum_name: &str, prefix: &str) -> EnumNames {
-        let mut names = HashMap::new();
-        if let Some(btf) = vmlinux() {
-            if let Some(id) = btf.find_by_name_kind(enum_name, Kind::Enum) {
-                if let Ok(t) = btf.type_by_id(id) {
-                    if let TypeKind::Enum { values, .. } = t.kind {
-                        for v in values.iter() {
-                            let Some(rest) = v.name.strip_prefix(prefix) else {
-                                continue;
-                            };
-                            if rest.starts_with("__MAX") || rest.starts_with("MAX") {
-                                continue;
-                            }
-                            let Ok(value) = u32::try_from(v.value) else {
-                                continue;
-                            };
-                            let name = rest.to_ascii_lowercase();
-                            let deprecated = name.ends_with("_deprecated");
-                            match names.get(&value) {
-                                Some(_) if deprecated => {}
-                                _ => {
-                                    names.insert(value, name);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+    const fn new(
+        fixed: &'static [&'static str],
+        enum_name: &'static str,
+        prefix: &'static str,
+    ) -> EnumNames {
+        EnumNames {
+            fixed,
+            enum_name,
+            prefix,
+            from_btf: OnceLock::new(),
         }
-        EnumNames { names }
     }
 
-    /// The name of `value`, if the kernel has one.
+    fn btf_names(&self) -> &HashMap<u32, String> {
+        self.from_btf.get_or_init(|| {
+            let mut names = HashMap::new();
+            let Some(btf) = vmlinux() else {
+                return names;
+            };
+            let Some(id) = btf.find_by_name_kind(self.enum_name, Kind::Enum) else {
+                return names;
+            };
+            let Ok(t) = btf.type_by_id(id) else {
+                return names;
+            };
+            let TypeKind::Enum { values, .. } = t.kind else {
+                return names;
+            };
+            for v in values.iter() {
+                let Some(rest) = v.name.strip_prefix(self.prefix) else {
+                    continue;
+                };
+                if rest.starts_with("__MAX") || rest.starts_with("MAX") {
+                    continue;
+                }
+                let Ok(value) = u32::try_from(v.value) else {
+                    continue;
+                };
+                let name = rest.to_ascii_lowercase();
+                if !(name.ends_with("_deprecated") && names.contains_key(&value)) {
+                    names.insert(value, name);
+                }
+            }
+            names
+        })
+    }
+
+    /// The name of `value`, if known.
     pub fn get(&self, value: u32) -> Option<&str> {
-        self.names.get(&value).map(String::as_str)
+        match self.fixed.get(value as usize) {
+            Some(n) if !n.is_empty() => Some(n),
+            _ => self.btf_names().get(&value).map(String::as_str),
+        }
     }
 
     /// The name of `value`, or the number for values this kernel does not name.
@@ -80,34 +105,210 @@ impl EnumNames {
 
     /// The value named `name`.
     pub fn value(&self, name: &str) -> Option<u32> {
-        self.names
+        if let Some(i) = self.fixed.iter().position(|n| *n == name) {
+            return u32::try_from(i).ok();
+        }
+        self.btf_names()
             .iter()
             .find_map(|(&v, n)| (n == name).then_some(v))
     }
 
-    /// Every (value, name), by value.
+    /// Every (value, name) the running kernel has (its BTF; the built-in list without BTF),
+    /// by value.
     pub fn all(&self) -> Vec<(u32, &str)> {
-        let mut v: Vec<(u32, &str)> = self.names.iter().map(|(&k, n)| (k, n.as_str())).collect();
+        let btf = self.btf_names();
+        let mut v: Vec<(u32, &str)> = if btf.is_empty() {
+            (0u32..)
+                .zip(self.fixed.iter().copied())
+                .filter(|(_, n)| !n.is_empty())
+                .collect()
+        } else {
+            btf.iter().map(|(&k, n)| (k, n.as_str())).collect()
+        };
         v.sort_unstable();
         v
     }
 }
 
 macro_rules! enum_names {
-    ($fn:ident, $enum:literal, $prefix:literal) => {
+    ($fn:ident, $enum:literal, $prefix:literal, [$($name:literal),* $(,)?]) => {
         #[doc = concat!("Names of `enum ", $enum, "`.")]
         pub fn $fn() -> &'static EnumNames {
-            static N: OnceLock<EnumNames> = OnceLock::new();
-            N.get_or_init(|| EnumNames::load($enum, $prefix))
+            static N: EnumNames = EnumNames::new(&[$($name),*], $enum, $prefix);
+            &N
         }
     };
 }
 
-enum_names!(prog_types, "bpf_prog_type", "BPF_PROG_TYPE_");
-enum_names!(map_types, "bpf_map_type", "BPF_MAP_TYPE_");
-enum_names!(link_types, "bpf_link_type", "BPF_LINK_TYPE_");
-enum_names!(attach_types, "bpf_attach_type", "BPF_");
-enum_names!(helper_ids, "bpf_func_id", "BPF_FUNC_");
+enum_names!(
+    prog_types,
+    "bpf_prog_type",
+    "BPF_PROG_TYPE_",
+    [
+        "unspec",
+        "socket_filter",
+        "kprobe",
+        "sched_cls",
+        "sched_act",
+        "tracepoint",
+        "xdp",
+        "perf_event",
+        "cgroup_skb",
+        "cgroup_sock",
+        "lwt_in",
+        "lwt_out",
+        "lwt_xmit",
+        "sock_ops",
+        "sk_skb",
+        "cgroup_device",
+        "sk_msg",
+        "raw_tracepoint",
+        "cgroup_sock_addr",
+        "lwt_seg6local",
+        "lirc_mode2",
+        "sk_reuseport",
+        "flow_dissector",
+        "cgroup_sysctl",
+        "raw_tracepoint_writable",
+        "cgroup_sockopt",
+        "tracing",
+        "struct_ops",
+        "ext",
+        "lsm",
+        "sk_lookup",
+        "syscall",
+        "netfilter",
+    ]
+);
+enum_names!(
+    map_types,
+    "bpf_map_type",
+    "BPF_MAP_TYPE_",
+    [
+        "unspec",
+        "hash",
+        "array",
+        "prog_array",
+        "perf_event_array",
+        "percpu_hash",
+        "percpu_array",
+        "stack_trace",
+        "cgroup_array",
+        "lru_hash",
+        "lru_percpu_hash",
+        "lpm_trie",
+        "array_of_maps",
+        "hash_of_maps",
+        "devmap",
+        "sockmap",
+        "cpumap",
+        "xskmap",
+        "sockhash",
+        "cgroup_storage",
+        "reuseport_sockarray",
+        "percpu_cgroup_storage",
+        "queue",
+        "stack",
+        "sk_storage",
+        "devmap_hash",
+        "struct_ops",
+        "ringbuf",
+        "inode_storage",
+        "task_storage",
+        "bloom_filter",
+        "user_ringbuf",
+        "cgrp_storage",
+        "arena",
+    ]
+);
+enum_names!(
+    link_types,
+    "bpf_link_type",
+    "BPF_LINK_TYPE_",
+    [
+        "unspec",
+        "raw_tracepoint",
+        "tracing",
+        "cgroup",
+        "iter",
+        "netns",
+        "xdp",
+        "perf_event",
+        "kprobe_multi",
+        "struct_ops",
+        "netfilter",
+        "tcx",
+        "uprobe_multi",
+        "netkit",
+        "sockmap",
+    ]
+);
+enum_names!(
+    attach_types,
+    "bpf_attach_type",
+    "BPF_",
+    [
+        "cgroup_inet_ingress",
+        "cgroup_inet_egress",
+        "cgroup_inet_sock_create",
+        "cgroup_sock_ops",
+        "sk_skb_stream_parser",
+        "sk_skb_stream_verdict",
+        "cgroup_device",
+        "sk_msg_verdict",
+        "cgroup_inet4_bind",
+        "cgroup_inet6_bind",
+        "cgroup_inet4_connect",
+        "cgroup_inet6_connect",
+        "cgroup_inet4_post_bind",
+        "cgroup_inet6_post_bind",
+        "cgroup_udp4_sendmsg",
+        "cgroup_udp6_sendmsg",
+        "lirc_mode2",
+        "flow_dissector",
+        "cgroup_sysctl",
+        "cgroup_udp4_recvmsg",
+        "cgroup_udp6_recvmsg",
+        "cgroup_getsockopt",
+        "cgroup_setsockopt",
+        "trace_raw_tp",
+        "trace_fentry",
+        "trace_fexit",
+        "modify_return",
+        "lsm_mac",
+        "trace_iter",
+        "cgroup_inet4_getpeername",
+        "cgroup_inet6_getpeername",
+        "cgroup_inet4_getsockname",
+        "cgroup_inet6_getsockname",
+        "xdp_devmap",
+        "cgroup_inet_sock_release",
+        "xdp_cpumap",
+        "sk_lookup",
+        "xdp",
+        "sk_skb_verdict",
+        "sk_reuseport_select",
+        "sk_reuseport_select_or_migrate",
+        "perf_event",
+        "trace_kprobe_multi",
+        "lsm_cgroup",
+        "struct_ops",
+        "netfilter",
+        "tcx_ingress",
+        "tcx_egress",
+        "trace_uprobe_multi",
+        "cgroup_unix_connect",
+        "cgroup_unix_sendmsg",
+        "cgroup_unix_recvmsg",
+        "cgroup_unix_getpeername",
+        "cgroup_unix_getsockname",
+        "netkit_primary",
+        "netkit_peer",
+        "trace_kprobe_session",
+        "trace_uprobe_session",
+    ]
+);
+enum_names!(helper_ids, "bpf_func_id", "BPF_FUNC_", []);
 
 /// A program's info with its variable-length arrays filled in.
 #[derive(Default)]
@@ -373,6 +574,26 @@ pub fn parse_btf(data: &'static [u8]) -> Result<Btf<'static>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn built_in_names_are_the_kernels() {
+        // The compiled-in tables against the running kernel's own enums (BTF).
+        for names in [prog_types(), map_types(), link_types(), attach_types()] {
+            let btf = names.btf_names();
+            assert!(!btf.is_empty(), "{} not in the kernel BTF", names.enum_name);
+            for (v, fixed) in (0u32..).zip(names.fixed) {
+                assert_eq!(
+                    btf.get(&v).map(String::as_str),
+                    Some(*fixed),
+                    "{} {v}",
+                    names.enum_name
+                );
+            }
+        }
+        assert_eq!(map_types().name(19), "cgroup_storage");
+        assert_eq!(prog_types().value("xdp"), Some(6));
+        assert_eq!(prog_types().name(9999), "9999");
+    }
 
     #[test]
     fn iso_time_matches_known_dates() {

@@ -343,6 +343,79 @@ pub fn internal_map_name(object_name: &str, section: &str) -> String {
         .collect()
 }
 
+/// Rejects key and value sizes the kernel refuses for the map's type, naming the map, before
+/// any map is created. Sizes left at 0 are not judged here: the loader fills the defaults
+/// some types have.
+fn check_map_sizes(m: &MapDef<'_>) -> Result<(), LinkError> {
+    // Map types (uapi numbering).
+    const PROG_ARRAY: u32 = 3;
+    const PERF_EVENT_ARRAY: u32 = 4;
+    const PERCPU_ARRAY: u32 = 6;
+    const STACK_TRACE: u32 = 7;
+    const CGROUP_ARRAY: u32 = 8;
+    const ARRAY_OF_MAPS: u32 = 12;
+    const HASH_OF_MAPS: u32 = 13;
+    const DEVMAP: u32 = 14;
+    const CPUMAP: u32 = 16;
+    const XSKMAP: u32 = 17;
+    const QUEUE: u32 = 22;
+    const STACK: u32 = 23;
+    const RINGBUF: u32 = 27;
+    const BLOOM_FILTER: u32 = 30;
+    const USER_RINGBUF: u32 = 31;
+    let t = m.map_type_raw;
+    let (k, v) = (m.key_size, m.value_size);
+    let err = |problem: String| {
+        Err(LinkError::Map {
+            name: m.name.to_string(),
+            problem,
+        })
+    };
+    let array_like = matches!(
+        t,
+        BPF_MAP_TYPE_ARRAY
+            | PERCPU_ARRAY
+            | PROG_ARRAY
+            | PERF_EVENT_ARRAY
+            | CGROUP_ARRAY
+            | ARRAY_OF_MAPS
+            | DEVMAP
+            | CPUMAP
+            | XSKMAP
+            | STACK_TRACE
+    );
+    if array_like && k != 0 && k != 4 {
+        return err(format!(
+            "key_size {k}: maps of type {t} are indexed by a 4-byte key"
+        ));
+    }
+    let fd_values = matches!(
+        t,
+        PROG_ARRAY | PERF_EVENT_ARRAY | CGROUP_ARRAY | ARRAY_OF_MAPS | HASH_OF_MAPS
+    );
+    if fd_values && v != 0 && v != 4 {
+        return err(format!(
+            "value_size {v}: maps of type {t} hold 4-byte file descriptors"
+        ));
+    }
+    if matches!(t, RINGBUF | USER_RINGBUF) && (k != 0 || v != 0) {
+        return err(format!(
+            "key_size {k}, value_size {v}: ring buffers have neither keys nor values (both must be 0; size them with max_entries)"
+        ));
+    }
+    if matches!(t, QUEUE | STACK | BLOOM_FILTER) && k != 0 {
+        return err(format!(
+            "key_size {k}: maps of type {t} have no keys (key_size must be 0)"
+        ));
+    }
+    if t == STACK_TRACE && v % 8 != 0 {
+        return err(format!(
+            "value_size {v}: stack trace values are arrays of 8-byte addresses"
+        ));
+    }
+    Ok(())
+}
+
 /// Kinds of `.kconfig` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum KcfgType {
@@ -631,6 +704,7 @@ impl<'a> Object<'a> {
     }
 
     fn linked_user_map(&self, index: usize, m: &MapDef<'_>) -> Result<LinkedMap, LinkError> {
+        check_map_sizes(m)?;
         let inner = match &m.inner {
             Some(inner) => Some(Box::new(self.linked_user_map(index, inner)?)),
             None => None,
@@ -699,6 +773,25 @@ impl<'a> Object<'a> {
             freeze: d.kind == DataKind::Rodata,
             slots: Vec::new(),
         }
+    }
+
+    /// Whether the object's BTF lists function `name` in its `.ksyms` DATASEC (declared
+    /// `__ksym`). Without BTF every extern function counts as declared.
+    fn in_ksyms_datasec(&self, name: &str) -> bool {
+        let Some(btf) = self.btf.as_ref() else {
+            return true;
+        };
+        let Some(sec) = btf.find_by_name_kind(".ksyms", Kind::Datasec) else {
+            return false;
+        };
+        let Ok(t) = btf.type_by_id(sec) else {
+            return false;
+        };
+        let TypeKind::Datasec { vars, .. } = t.kind else {
+            return false;
+        };
+        vars.iter()
+            .any(|v| btf.type_by_id(v.ty).is_ok_and(|f| f.name == name))
     }
 
     /// Whether a global-data map is created `BPF_F_MMAPABLE`: it has a DATASEC with at least
@@ -792,6 +885,10 @@ impl<'a> Object<'a> {
                             }
                         }
                     });
+                }
+                ExternKind::Kfunc if !self.in_ksyms_datasec(e.name) => {
+                    // A plain `extern` function: no kernel function, no definition here. An
+                    // instruction calling it gets the error, naming program and instruction.
                 }
                 ExternKind::Kfunc => {
                     let local_proto = e.type_id.unwrap_or(0);
@@ -1297,6 +1394,20 @@ impl<'a> Builder<'_, 'a, '_> {
                 order.set_off(s, 0);
                 Ok(())
             }
+            (None, true) => Err(self.err(
+                at,
+                format!(
+                    "call to undefined subprogram '{}' (not defined in this object, not a __ksym kfunc)",
+                    e.name
+                ),
+            )),
+            (None, false) => Err(self.err(
+                at,
+                format!(
+                    "reference to undefined symbol '{}' (not defined in this object, not a __ksym or __kconfig extern)",
+                    e.name
+                ),
+            )),
             _ => Err(self.err(
                 at,
                 format!(

@@ -361,3 +361,54 @@ fn pinned_link_outlives_its_value() {
     assert_eq!(count(&obj, slot::TP), 7, "detached after unpin and drop");
     assert!(!std::path::Path::new(&path).exists());
 }
+
+#[test]
+fn uprobe_multi_on_two_functions_with_one_link() {
+    let _serial = serial();
+    let bin = build_probe_target();
+    let obj = load("hooks", &[]);
+    let link = attach::uprobe_multi(
+        obj.program("on_uprobe_multi").unwrap().fd(),
+        bin.to_str().unwrap(),
+        &["corebpf_probe_target", "main"],
+        None,
+        false,
+    )
+    .expect("uprobe_multi link");
+    assert_eq!(
+        link.info().unwrap().link_type,
+        12,
+        "BPF_LINK_TYPE_UPROBE_MULTI"
+    );
+    let st = std::process::Command::new(&bin).arg("9").status().unwrap();
+    assert!(st.success());
+    assert_eq!(
+        count(&obj, slot::UMULTI),
+        9 + 1,
+        "nine calls of the function and one of main"
+    );
+    drop(link);
+    let _ = std::fs::remove_dir_all(bin.parent().unwrap());
+}
+
+#[test]
+fn sk_lookup_in_a_private_network_namespace() {
+    let _serial = serial();
+    let obj = load("hooks", &[]);
+    let v = VethNs::new("l", 3);
+    let ns = std::path::PathBuf::from(format!("/var/run/netns/{}", v.ns));
+    let link = attach::sk_lookup(obj.program("sk_lookup_count").unwrap().fd(), &ns)
+        .expect("sk_lookup link");
+    assert_eq!(link.info().unwrap().link_type, 5, "BPF_LINK_TYPE_NETNS");
+    let tx = std::net::UdpSocket::bind(format!("{}:0", v.host_ip)).unwrap();
+    for _ in 0..3 {
+        tx.send_to(b"x", format!("{}:5556", v.peer_ip)).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        count(&obj, slot::SKLOOKUP),
+        3,
+        "one socket lookup per datagram in the namespace"
+    );
+    drop(link);
+}

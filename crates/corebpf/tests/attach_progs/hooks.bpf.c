@@ -6,7 +6,7 @@
 #include <bpf/bpf_core_read.h>
 
 enum { C_TP, C_TP2, C_RAW_TP, C_EXEC, C_UPROBE, C_URETPROBE, C_PERF, C_XDP, C_TC, C_CONNECT,
-       C_SOCKET, C_ITER, C_CLS, C_MAX };
+       C_SOCKET, C_ITER, C_CLS, C_UMULTI, C_SKLOOKUP, C_MAX };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -87,6 +87,17 @@ int iter_tasks(struct bpf_iter__task *ctx)
 	if (task->tgid == target_tgid && task->pid == task->tgid)
 		BPF_SEQ_PRINTF(ctx->meta->seq, "%d %s\n", task->tgid, task->comm);
 	return 0;
+}
+
+SEC("uprobe.multi")
+int on_uprobe_multi(struct pt_regs *ctx) { bump(C_UMULTI); return 0; }
+
+SEC("sk_lookup")
+int sk_lookup_count(struct bpf_sk_lookup *ctx)
+{
+	if (ctx->local_port == 5556)
+		bump(C_SKLOOKUP);
+	return SK_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

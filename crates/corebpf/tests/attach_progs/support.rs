@@ -67,6 +67,8 @@ pub mod slot {
     pub const SOCKET: u32 = 10;
     pub const ITER: u32 = 11;
     pub const CLS: u32 = 12;
+    pub const UMULTI: u32 = 13;
+    pub const SKLOOKUP: u32 = 14;
 }
 
 pub fn getppid_n(n: u64) {

@@ -170,6 +170,10 @@ fn with_btf<T>(
 }
 
 fn dump(a: DumpArgs) -> Result<()> {
+    let shown = a.file.as_deref().map_or_else(
+        || "/sys/kernel/btf/vmlinux".to_string(),
+        |p| p.display().to_string(),
+    );
     with_btf(a.file.as_deref(), a.base.as_deref(), |btf| {
         let stdout = std::io::stdout();
         let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -180,14 +184,17 @@ fn dump(a: DumpArgs) -> Result<()> {
                 use corebpf_btf::c_dump::{dump_c, CDumpError, COptions};
                 dump_c(btf, &mut out, &COptions::default()).map_err(|e| match e {
                     CDumpError::Io(io) => anyhow::Error::from(io),
-                    other => other.into(),
+                    other => anyhow::Error::from(other)
+                        .context(format!("{shown}: cannot write a C header")),
                 })?
             }
             Format::Json => {
                 use corebpf_btf::json::{dump_json, JsonError, JsonOptions};
                 dump_json(btf, &mut out, &JsonOptions::default()).map_err(|e| match e {
                     JsonError::Io(io) => anyhow::Error::from(io),
-                    other => other.into(),
+                    other => {
+                        anyhow::Error::from(other).context(format!("{shown}: cannot write JSON"))
+                    }
                 })?
             }
         }

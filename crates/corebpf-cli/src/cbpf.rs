@@ -59,6 +59,13 @@ fn read_input(input: Option<&str>) -> anyhow::Result<(Vec<Insn>, &'static str)> 
         Some(s) if !s.contains('\n') && Path::new(s).is_file() => {
             std::fs::read(s).with_context(|| format!("reading {s}"))?
         }
+        // One word with a `/` is no classic BPF text: a path that is missing or not a file.
+        Some(s) if s.contains('/') && !s.contains(char::is_whitespace) => {
+            match std::fs::metadata(s) {
+                Ok(_) => anyhow::bail!("reading {s}: not a regular file"),
+                Err(e) => return Err(e).with_context(|| format!("reading {s}")),
+            }
+        }
         Some(s) => s.as_bytes().to_vec(),
     };
     match std::str::from_utf8(&bytes) {

@@ -72,8 +72,25 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("corebpf: {err:#}");
+            eprintln!("corebpf: {}", error_text(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes joined with `: `, leaving out a cause whose text already ends the
+/// message before it (errors that print their source as part of their own message).
+fn error_text(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let msg = cause.to_string();
+        if text.ends_with(&msg) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&msg);
+    }
+    text
 }

@@ -370,3 +370,96 @@ COREBPF_LICENSE("GPL");
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn every_header_macro_compiles_into_the_expected_relocations() {
+    // One program using each macro of the shipped headers; clang must accept it without a
+    // warning, and each CO-RE query must become the relocation kind it stands for.
+    let dir = scratch("macros");
+    let src = dir.join("macros.bpf.c");
+    std::fs::write(
+        &src,
+        r#"#include "vmlinux.h"
+#include <corebpf/bpf.h>
+
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 8); __type(key, __u32); __type(value, __u64); } out SEC(".maps");
+
+static __always_inline void put(__u32 k, __u64 v)
+{
+	bpf_map_update_elem(&out, &k, &v, BPF_ANY);
+}
+
+SEC("kprobe/do_unlinkat")
+int BPF_KPROBE(on_unlink, int dfd, struct filename *name)
+{
+	struct task_struct *t = (void *)bpf_get_current_task();
+	char comm[16];
+	put(0, BPF_CORE_READ(t, mm, total_vm));
+	put(1, bpf_core_field_exists(t->loginuid));
+	put(2, bpf_core_field_size(struct task_struct, pid));
+	put(3, bpf_core_type_exists(struct task_struct));
+	put(4, bpf_core_type_size(struct task_struct));
+	put(5, bpf_core_enum_value(enum bpf_map_type, BPF_MAP_TYPE_RINGBUF));
+	put(6, BPF_CORE_READ_BITFIELD_PROBED(t, in_execve));
+	put(7, PT_REGS_PARM2_CORE(ctx) + dfd + bpf_core_type_id_kernel(struct task_struct));
+	BPF_CORE_READ_STR_INTO(comm, t, comm);
+	bpf_printk("unlink %s %d", comm, dfd);
+	return 0;
+}
+
+SEC("kretprobe/do_unlinkat")
+int BPF_KRETPROBE(on_unlink_ret, long ret)
+{
+	put(0, ret + bpf_core_enum_value_exists(enum bpf_map_type, BPF_MAP_TYPE_ARENA));
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	put(0, BPF_CORE_READ(next, real_parent, pid) + preempt);
+	return 0;
+}
+
+COREBPF_LICENSE("GPL");
+"#,
+    )
+    .unwrap();
+    let obj = dir.join("macros.bpf.o");
+    let done = compile(&src, &obj, &opts(&dir.join("cache"))).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        done.diagnostics.is_empty(),
+        "clang warned:\n{}",
+        done.diagnostics
+    );
+    let data: &'static [u8] = Box::leak(std::fs::read(&obj).unwrap().into_boxed_slice());
+    let parsed = corebpf::obj::Object::parse(data).unwrap();
+    let ext = parsed.btf_ext().unwrap().expect(".BTF.ext");
+    let mut kinds = std::collections::BTreeSet::new();
+    for (_, relos) in ext.core_relos() {
+        for r in relos {
+            kinds.insert(r.kind.name());
+        }
+    }
+    for want in [
+        "byte_off",
+        "byte_sz",
+        "field_exists",
+        "signed",
+        "lshift_u64",
+        "rshift_u64",
+        "target_type_id",
+        "type_exists",
+        "type_size",
+        "enumval_exists",
+        "enumval_value",
+    ] {
+        assert!(kinds.contains(want), "no {want} relocation in {kinds:?}");
+    }
+    // The programs have the section names libbpf (and the corebpf loader) expect.
+    let names: Vec<String> = parsed.programs().map(|p| p.name.to_string()).collect();
+    for p in ["on_unlink", "on_unlink_ret", "on_switch"] {
+        assert!(names.iter().any(|n| n == p), "{p} not in {names:?}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -89,10 +89,17 @@
  * relocated address. `p` may itself be a step; it is evaluated first, into a local, because
  * clang does not nest __builtin_preserve_access_index.
  */
+/* The type of an expression without const/volatile: the read fills a writable local. */
+#if defined(__clang_major__) && __clang_major__ >= 19
+#define __cb_unqual(x) __typeof_unqual__(x)
+#else
+#define __cb_unqual(x) typeof(x)
+#endif
+
 #define __cb_step_with(read, p, f)                                                     \
 	({                                                                             \
 		typeof(p) __cb_p = (p);                                                \
-		typeof(__cb_p->f) __cb_v;                                              \
+		__cb_unqual(__cb_p->f) __cb_v;                                         \
 		read(&__cb_v, sizeof(__cb_v), &__cb_p->f);                             \
 		__cb_v;                                                                \
 	})

@@ -461,5 +461,24 @@ COREBPF_LICENSE("GPL");
     for p in ["on_unlink", "on_unlink_ret", "on_switch"] {
         assert!(names.iter().any(|n| n == p), "{p} not in {names:?}");
     }
+    // And the verifier accepts all three once relocated for this kernel (libbpf via bpftool).
+    if !is_bpffs(Path::new("/sys/fs/bpf")) {
+        corebpf_sys::tracefs::mount_fs("bpf", "/sys/fs/bpf").expect("mount bpffs");
+    }
+    let pins = PathBuf::from(format!("/sys/fs/bpf/corebpf-macros-{}", std::process::id()));
+    let out = Command::new("bpftool")
+        .args(["prog", "loadall"])
+        .arg(&obj)
+        .arg(&pins)
+        .output()
+        .expect("bpftool must be installed (apt-get install bpftool)");
+    let loaded = std::fs::read_dir(&pins).map_or(0, |d| d.count());
+    std::fs::remove_dir_all(&pins).ok();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(loaded, 3);
     std::fs::remove_dir_all(&dir).ok();
 }

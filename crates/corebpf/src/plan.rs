@@ -195,7 +195,7 @@ pub(crate) fn link(
         crate::target::kallsyms()?;
     }
     fn lookup(n: &str) -> Option<u64> {
-        crate::target::kallsyms().ok()?.get(n).copied()
+        crate::target::ksym_address(n)
     }
     let ksym_addr: Option<&corebpf_obj::link::KsymLookup> =
         if needs_kallsyms { Some(&lookup) } else { None };
@@ -242,9 +242,18 @@ pub(crate) fn link(
         .collect();
 
     // Module BTFs referenced by typed ksyms and kfuncs.
-    let module_names: Vec<String> = crate::target::modules()
-        .map(|m| m.iter().map(|(n, _)| n.clone()).collect())
-        .unwrap_or_default();
+    let module_names: Vec<String> = if linked
+        .programs
+        .iter()
+        .any(|p| p.btf_refs.iter().any(|r| r.btf > 0))
+    {
+        crate::target::modules()?
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let btf = obj.btf.as_ref();
     let mut programs = Vec::with_capacity(linked.programs.len());
     for p in linked.programs {

@@ -179,34 +179,35 @@ pub fn parse_kconfig(text: &str) -> KconfigMap {
     map
 }
 
-/// `/proc/kallsyms`, read on first use and kept for the process.
-pub fn kallsyms() -> Result<&'static HashMap<String, u64>, LoadError> {
-    static KALLSYMS: OnceLock<Result<HashMap<String, u64>, String>> = OnceLock::new();
+/// `/proc/kallsyms`, read on first use and kept for the process (as text: a load looks up a
+/// handful of untyped ksyms, not worth indexing 100k+ symbols).
+fn kallsyms_text() -> Result<&'static str, LoadError> {
+    static KALLSYMS: OnceLock<Result<String, String>> = OnceLock::new();
     KALLSYMS
-        .get_or_init(|| read_kallsyms().map_err(|e| e.to_string()))
-        .as_ref()
+        .get_or_init(|| std::fs::read_to_string("/proc/kallsyms").map_err(|e| e.to_string()))
+        .as_deref()
         .map_err(|e| LoadError::Kconfig {
             path: PathBuf::from("/proc/kallsyms"),
-            problem: e.clone(),
+            problem: e.to_string(),
         })
 }
 
-/// `/proc/kallsyms` as name → address (first occurrence wins).
-pub fn read_kallsyms() -> Result<HashMap<String, u64>, LoadError> {
-    let path = Path::new("/proc/kallsyms");
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut map = HashMap::with_capacity(text.len() / 40);
-    for line in text.lines() {
+/// Makes sure `/proc/kallsyms` can be read (see [`ksym_address`]).
+pub fn kallsyms() -> Result<(), LoadError> {
+    kallsyms_text().map(drop)
+}
+
+/// The address of kernel symbol `name` from `/proc/kallsyms` (first occurrence).
+pub fn ksym_address(name: &str) -> Option<u64> {
+    let text = kallsyms_text().ok()?;
+    text.lines().find_map(|line| {
         let mut it = line.split_ascii_whitespace();
-        let (Some(addr), Some(_kind), Some(name)) = (it.next(), it.next(), it.next()) else {
-            continue;
-        };
-        if let Ok(a) = u64::from_str_radix(addr, 16) {
-            map.entry(name.to_string()).or_insert(a);
+        let addr = it.next()?;
+        it.next()?;
+        if it.next()? == name {
+            u64::from_str_radix(addr, 16).ok()
+        } else {
+            None
         }
-    }
-    Ok(map)
+    })
 }

@@ -16,9 +16,15 @@ mod map;
 mod net;
 mod objdump;
 mod prog;
+mod run;
+mod run_hist;
 
 #[derive(Parser)]
-#[command(name = "corebpf", version, about = "BPF objects, BTF and programs: inspect, load, run")]
+#[command(
+    name = "corebpf",
+    version,
+    about = "BPF objects, BTF and programs: inspect, load, run"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -46,6 +52,11 @@ enum Command {
     Net(net::Args),
     /// Programs attached to cgroups.
     Cgroup(cgroup::Args),
+    /// Run a BPF program (C source or object) around a command: attach, stream events, print maps.
+    Run(run::Args),
+    /// (Internal) holds a command for `corebpf run` until its programs are attached.
+    #[command(name = "__run-hold", hide = true)]
+    RunHold(run::HoldArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +72,8 @@ fn main() -> ExitCode {
         Command::Net(args) => net::run(args),
         Command::Cgroup(args) => cgroup::run(args),
         Command::Load(args) => load::run(args),
+        Command::Run(args) => run::run(args),
+        Command::RunHold(args) => run::hold(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

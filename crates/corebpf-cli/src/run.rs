@@ -1,0 +1,690 @@
+//! `corebpf run`: compile (or open) a BPF program, set its globals, start a command held
+//! until everything is attached, load, attach every program by its section name, print the
+//! events it sends (decoded with BTF), and at the end (and every `--interval`) its maps,
+//! globals and histograms.
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context as _};
+use corebpf::maps::format_value;
+use corebpf::perfbuf::{PerfBuf, PerfBufOptions};
+use corebpf::ringbuf::RingBuf;
+use corebpf::{LoadError, LoadOptions, Object, OpenObject};
+use corebpf_btf::{Btf, TypeKind};
+use serde_json::{json, Value};
+
+use crate::run_hist::{self, HistKind};
+
+/// `BPF_MAP_TYPE_PERF_EVENT_ARRAY`.
+const MAP_PERF_EVENT_ARRAY: u32 = 4;
+/// `BPF_MAP_TYPE_RINGBUF`.
+const MAP_RINGBUF: u32 = 27;
+/// How long one wait for events lasts before the runner checks signals, the command and
+/// timers again.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Run a BPF program: compile or open, load, attach, stream its events, print its maps.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A BPF C source (`.bpf.c`, compiled with clang against this kernel's vmlinux.h) or a
+    /// BPF object (`.bpf.o`).
+    pub file: PathBuf,
+    /// Set a global variable before load, typed by BTF: integers (decimal or 0x hex), bools,
+    /// enumerator names or numbers, strings for char arrays; `@child` is the command's PID.
+    /// Repeatable.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Stop after SECS seconds.
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Print maps, globals and histograms every SECS seconds (and at exit).
+    #[arg(long, value_name = "SECS")]
+    pub interval: Option<f64>,
+    /// One JSON object per line: events, maps, globals, histograms.
+    #[arg(long)]
+    pub json: bool,
+    /// Relocate against this BTF file (raw or .gz) instead of the running kernel's.
+    #[arg(long, value_name = "FILE")]
+    pub target_btf: Option<PathBuf>,
+    /// The command to run, held until every program is attached; the run ends when it exits.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+/// Whether this process has CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), from
+/// `/proc/self/status`.
+fn has_bpf_caps() -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    const CAP_PERFMON: u32 = 38;
+    const CAP_BPF: u32 = 39;
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return true; // cannot tell: let the kernel decide
+    };
+    let Some(eff) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+    else {
+        return true;
+    };
+    let has = |cap: u32| eff & (1u64 << cap) != 0;
+    has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))
+}
+
+/// The object name for a source or object path: the file name up to its first dot.
+fn stem(path: &Path) -> String {
+    path.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .and_then(|f| f.split('.').next().map(str::to_string))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "prog".into())
+}
+
+/// The object bytes of `file`: compiled when it is C source, read otherwise.
+fn object_bytes(file: &Path) -> anyhow::Result<Vec<u8>> {
+    let is_c = file.extension().is_some_and(|e| e == "c");
+    if !is_c {
+        return std::fs::read(file).with_context(|| format!("reading {}", file.display()));
+    }
+    if !file.exists() {
+        bail!("{}: no such file", file.display());
+    }
+    let dir = std::env::temp_dir().join(format!("corebpf-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let out = dir.join(format!("{}.bpf.o", stem(file)));
+    let compiled = corebpf::compile::compile(file, &out, &Default::default());
+    let bytes = compiled.map_err(anyhow::Error::from).and_then(|c| {
+        if !c.diagnostics.trim().is_empty() {
+            eprint!("{}", c.diagnostics);
+        }
+        std::fs::read(&c.object).with_context(|| format!("reading {}", c.object.display()))
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    bytes
+}
+
+/// Checks `text` against an enum global before the library encodes it, so a wrong enumerator
+/// gets a message listing the right ones.
+fn check_enum(btf: &Btf<'_>, ty: u32, text: &str) -> Result<(), String> {
+    let Ok(t) = btf.resolve(ty) else {
+        return Ok(());
+    };
+    let names: Vec<&str> = match &t.kind {
+        TypeKind::Enum { values, .. } => values.iter().map(|v| v.name).collect(),
+        TypeKind::Enum64 { values, .. } => values.iter().map(|v| v.name).collect(),
+        _ => return Ok(()),
+    };
+    let text = text.trim();
+    let numeric = text.starts_with(|c: char| c.is_ascii_digit() || c == '-');
+    if numeric || names.contains(&text) {
+        return Ok(());
+    }
+    let type_name = if t.name.is_empty() {
+        "enum".to_string()
+    } else {
+        format!("enum {}", t.name)
+    };
+    Err(format!(
+        "`{text}` is not an enumerator of {type_name} ({})",
+        names.join(", ")
+    ))
+}
+
+/// Applies every `--set NAME=VALUE`.
+fn apply_sets(
+    open: &mut OpenObject,
+    btf: Option<&Btf<'_>>,
+    sets: &[String],
+    child: Option<u32>,
+) -> anyhow::Result<()> {
+    for s in sets {
+        let (name, value) = s
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--set {s}: expected NAME=VALUE"))?;
+        let name = name.trim();
+        let value = if value.trim() == "@child" {
+            match child {
+                Some(pid) => pid.to_string(),
+                None => bail!("--set {s}: @child needs a command after --"),
+            }
+        } else {
+            value.to_string()
+        };
+        let global = open.globals().iter().find(|g| g.name == name).cloned();
+        let Some(global) = global else {
+            bail!("--set {s}: the program has no global variable `{name}`");
+        };
+        if let (Some(btf), Some(ty)) = (btf, global.type_id) {
+            check_enum(btf, ty, &value).map_err(|p| anyhow!("--set {s}: {p}"))?;
+        }
+        open.set_global_str(name, &value).map_err(|e| match e {
+            LoadError::Global { problem, .. } => anyhow!("--set {s}: {problem}"),
+            other => anyhow!("--set {s}: {other}"),
+        })?;
+    }
+    Ok(())
+}
+
+/// Where output goes: text for people or JSON lines.
+#[derive(Clone, Copy)]
+struct Out {
+    json: bool,
+}
+
+impl Out {
+    fn line(&self, text: &str) {
+        let mut o = io::stdout().lock();
+        let _ = o.write_all(text.as_bytes());
+        let _ = o.write_all(b"\n");
+        let _ = o.flush();
+    }
+
+    fn json(&self, v: &Value) {
+        self.line(&v.to_string());
+    }
+}
+
+/// A value in text output: strings bare, everything else as compact JSON.
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// One event as text: `MAP: field=value ...`.
+fn event_text(map: &str, data: &Value) -> String {
+    match data {
+        Value::Object(o) => {
+            let fields: Vec<String> = o.iter().map(|(k, v)| format!("{k}={}", plain(v))).collect();
+            format!("{map}: {}", fields.join(" "))
+        }
+        other => format!("{map}: {}", plain(other)),
+    }
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Decodes and prints one event record of map `map`.
+fn print_event(out: Out, btf: Option<&Btf<'_>>, ty: Option<u32>, map: &str, rec: &[u8]) {
+    let data = match (btf, ty) {
+        (Some(btf), Some(ty)) => format_value(btf, ty, rec, 0),
+        _ => Value::String(hex_string(rec)),
+    };
+    if out.json {
+        out.json(&json!({"event": map, "data": data}));
+    } else {
+        out.line(&event_text(map, &data));
+    }
+}
+
+/// A global of a writable data section, to print.
+struct Global {
+    name: String,
+    section: String,
+    offset: usize,
+    size: usize,
+    type_id: Option<u32>,
+}
+
+/// Prints every map (except event maps), histogram and `.data`/`.bss` global.
+fn dump(out: Out, obj: &Object, btf: Option<&Btf<'_>>, globals: &[Global]) {
+    for map in obj.maps() {
+        if map.section().is_some() {
+            continue;
+        }
+        let ty = map.map_type_raw();
+        if ty == MAP_RINGBUF || ty == MAP_PERF_EVENT_ARRAY {
+            continue;
+        }
+        let name = map.object_name();
+        if let Some(kind) = btf.and_then(|b| run_hist::hist_kind(b, name)) {
+            dump_hist(out, map, name, kind);
+            continue;
+        }
+        match map.to_json() {
+            Ok(Value::Array(entries)) => {
+                if out.json {
+                    out.json(&json!({"map": name, "entries": entries}));
+                } else {
+                    let mut text = format!("{name}:");
+                    if entries.is_empty() {
+                        text.push_str("\n  (empty)");
+                    }
+                    for e in &entries {
+                        let k = e.get("key").map(plain).unwrap_or_default();
+                        let v = e.get("value").map(plain).unwrap_or_default();
+                        text.push_str(&format!("\n  {k}: {v}"));
+                    }
+                    out.line(&text);
+                }
+            }
+            Ok(other) => out.json(&json!({"map": name, "entries": other})),
+            Err(e) => eprintln!("corebpf run: map {name}: {e}"),
+        }
+    }
+    for g in globals {
+        let Some(map) = obj.maps().iter().find(|m| m.section() == Some(&g.section)) else {
+            continue;
+        };
+        let value = match map.lookup(&0u32.to_ne_bytes()) {
+            Ok(Some(v)) => v,
+            Ok(None) => continue,
+            Err(e) => {
+                eprintln!("corebpf run: global {}: {e}", g.name);
+                continue;
+            }
+        };
+        let Some(bytes) = value.get(g.offset..g.offset.saturating_add(g.size)) else {
+            continue;
+        };
+        let v = match (btf, g.type_id) {
+            (Some(btf), Some(ty)) => format_value(btf, ty, bytes, 0),
+            _ => Value::String(hex_string(bytes)),
+        };
+        if out.json {
+            out.json(&json!({"global": g.name, "value": v}));
+        } else {
+            out.line(&format!("{} = {}", g.name, plain(&v)));
+        }
+    }
+}
+
+fn dump_hist(out: Out, map: &corebpf::Map, name: &str, kind: HistKind) {
+    let mut counts = Vec::with_capacity(map.max_entries() as usize);
+    for slot in 0..map.max_entries() {
+        let v = match map.lookup(&slot.to_ne_bytes()) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("corebpf run: histogram {name}: {e}");
+                return;
+            }
+        };
+        let n = v
+            .and_then(|b| b.get(..8).and_then(|b| b.try_into().ok()))
+            .map_or(0, u64::from_ne_bytes);
+        counts.push(n);
+    }
+    let buckets = run_hist::buckets(kind, &counts);
+    if out.json {
+        out.json(&run_hist::json(name, &buckets));
+    } else {
+        out.line(run_hist::text(name, &buckets).trim_end());
+    }
+}
+
+/// Arguments of the hidden helper that holds a command for `corebpf run`: it connects to
+/// SOCKET, waits for one byte, then becomes COMMAND (same process id).
+#[derive(clap::Args)]
+pub struct HoldArgs {
+    pub socket: PathBuf,
+    #[arg(last = true, required = true)]
+    pub command: Vec<OsString>,
+}
+
+/// The helper's side: wait for the go byte, then exec the command; exit 127 when the runner
+/// goes away first.
+pub fn hold(args: HoldArgs) -> anyhow::Result<()> {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    let mut stream = std::os::unix::net::UnixStream::connect(&args.socket)
+        .with_context(|| format!("connecting to {}", args.socket.display()))?;
+    let mut go = [0u8; 1];
+    if !matches!(stream.read(&mut go), Ok(1)) {
+        std::process::exit(127);
+    }
+    drop(stream);
+    let Some((program, rest)) = args.command.split_first() else {
+        std::process::exit(127);
+    };
+    let err = Command::new(program).args(rest).exec();
+    eprintln!(
+        "corebpf run: cannot run {}: {err}",
+        program.to_string_lossy()
+    );
+    std::process::exit(127);
+}
+
+/// The command, started before load (so its PID can be set in globals) and held before it
+/// runs anything: it is this binary's hold helper until released, then execs the command.
+struct Child {
+    child: std::process::Child,
+    go: Option<std::os::unix::net::UnixStream>,
+    program: String,
+}
+
+impl Child {
+    fn start(command: &[OsString]) -> anyhow::Result<Option<Child>> {
+        use std::os::unix::fs::DirBuilderExt;
+        use std::os::unix::net::UnixListener;
+        let Some(program) = command.first() else {
+            return Ok(None);
+        };
+        let program = program.to_string_lossy().into_owned();
+        let dir = std::env::temp_dir().join(format!("corebpf-run-hold-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
+        let socket = dir.join("go");
+        let result = (|| {
+            let listener = UnixListener::bind(&socket)
+                .with_context(|| format!("listening on {}", socket.display()))?;
+            listener.set_nonblocking(true)?;
+            let exe = std::env::current_exe().context("finding the corebpf binary")?;
+            let mut child = Command::new(exe)
+                .arg("__run-hold")
+                .arg(&socket)
+                .arg("--")
+                .args(command)
+                .spawn()
+                .with_context(|| format!("starting {program}"))?;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        stream.set_nonblocking(false)?;
+                        return Ok(Child {
+                            child,
+                            go: Some(stream),
+                            program: program.clone(),
+                        });
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(anyhow!(e).context("waiting for the held command")),
+                }
+                if let Some(status) = child.try_wait()? {
+                    bail!("{program} could not be started ({status})");
+                }
+                if Instant::now() >= deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    bail!("{program} could not be started (no answer in 10 s)");
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })();
+        let _ = std::fs::remove_dir_all(&dir);
+        result.map(Some)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Lets the command run.
+    fn release(&mut self) -> anyhow::Result<()> {
+        if let Some(mut go) = self.go.take() {
+            go.write_all(b"g")
+                .with_context(|| format!("releasing {}", self.program))?;
+        }
+        Ok(())
+    }
+
+    /// The exit status, once the command has exited.
+    fn try_wait(&mut self) -> anyhow::Result<Option<ExitStatus>> {
+        Ok(self.child.try_wait()?)
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        // A command never released exits without running (its helper sees the socket close)
+        // and is reaped here.
+        if let Some(go) = self.go.take() {
+            drop(go);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// How a run ended.
+enum End {
+    Signal,
+    Duration,
+    Command(ExitStatus),
+}
+
+fn exit_code(status: ExitStatus) -> Value {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => json!({"exit": c}),
+        (None, Some(s)) => json!({"signal": s}),
+        (None, None) => json!({}),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if !has_bpf_caps() {
+        bail!("corebpf run needs root (CAP_BPF and CAP_PERFMON)");
+    }
+    let out = Out { json: args.json };
+    let secs = |what: &str, v: Option<f64>| -> anyhow::Result<Option<Duration>> {
+        match v {
+            None => Ok(None),
+            Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+            Some(s) => bail!("--{what} {s}: expected a positive number of seconds"),
+        }
+    };
+    let duration = secs("duration", args.duration)?;
+    let interval = secs("interval", args.interval)?;
+
+    let bytes = object_bytes(&args.file)?;
+    // The object's BTF, kept for decoding events, maps and globals after load.
+    let meta =
+        corebpf_obj::Object::parse(&bytes).map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+    let btf = meta.btf.as_ref();
+    let mut open = OpenObject::open_bytes(&stem(&args.file), bytes.clone())?;
+
+    let globals: Vec<Global> = open
+        .globals()
+        .iter()
+        .filter(|g| {
+            (g.section.starts_with(".data") || g.section.starts_with(".bss"))
+                && !g.name.starts_with("__corebpf")
+        })
+        .filter_map(|g| {
+            Some(Global {
+                name: g.name.clone(),
+                section: g.section.clone(),
+                offset: usize::try_from(g.offset).ok()?,
+                size: usize::try_from(g.size).ok()?,
+                type_id: g.type_id,
+            })
+        })
+        .collect();
+
+    let term = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&term)).context("installing signal handler")?;
+    }
+
+    let mut child = Child::start(&args.command)?;
+    apply_sets(&mut open, btf, &args.set, child.as_ref().map(Child::pid))?;
+
+    let opts = LoadOptions {
+        target_btf: args.target_btf.clone(),
+        ..Default::default()
+    };
+    let obj = open
+        .load_with(&opts)
+        .with_context(|| format!("loading {}", args.file.display()))?;
+    for w in obj.warnings() {
+        eprintln!("corebpf run: warning: {w}");
+    }
+
+    let mut links = Vec::new();
+    let mut first_error = None;
+    for prog in obj.programs() {
+        match prog.attach() {
+            Ok(link) => links.push(link),
+            Err(e) => {
+                eprintln!("corebpf run: program {} not attached: {e}", prog.name());
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if links.is_empty() {
+        match first_error {
+            Some(e) => bail!("no program attached: {e}"),
+            None => bail!("the object has no programs"),
+        }
+    }
+
+    // Event streams: every ring buffer in one reader, every perf event array in its own.
+    let mut ring = None;
+    let mut perfs = Vec::new();
+    {
+        let mut builder = RingBuf::builder();
+        let mut rings = 0;
+        for map in obj.maps() {
+            let name = map.object_name().to_string();
+            let ty = btf.and_then(|b| run_hist::event_type(b, &name));
+            match map.map_type_raw() {
+                MAP_RINGBUF => {
+                    builder = builder
+                        .add(map.fd(), move |rec: &[u8]| {
+                            print_event(out, btf, ty, &name, rec)
+                        })
+                        .with_context(|| format!("reading ring buffer {}", map.object_name()))?;
+                    rings += 1;
+                }
+                MAP_PERF_EVENT_ARRAY => {
+                    let lost_name = name.clone();
+                    let perf = PerfBuf::new(
+                        map.fd(),
+                        PerfBufOptions::default(),
+                        move |_cpu, rec: &[u8]| print_event(out, btf, ty, &name, rec),
+                        move |cpu, n| {
+                            eprintln!("corebpf run: {lost_name}: {n} events lost on CPU {cpu}")
+                        },
+                    )
+                    .with_context(|| format!("reading perf buffer {}", map.object_name()))?;
+                    perfs.push(perf);
+                }
+                _ => {}
+            }
+        }
+        if rings > 0 {
+            ring = Some(builder.build().context("reading ring buffers")?);
+        }
+    }
+
+    if let Some(c) = &mut child {
+        c.release()?;
+    }
+    let start = Instant::now();
+    let mut next_dump = interval.map(|i| start + i);
+    let end = loop {
+        if term.load(Ordering::Relaxed) {
+            break End::Signal;
+        }
+        if duration.is_some_and(|d| start.elapsed() >= d) {
+            break End::Duration;
+        }
+        if let Some(c) = &mut child {
+            if let Some(status) = c.try_wait()? {
+                break End::Command(status);
+            }
+        }
+        let mut waited = false;
+        if let Some(r) = &mut ring {
+            match r.poll(Some(TICK)) {
+                Ok(_) => waited = true,
+                Err(e) if e.errno() == Some(4) => {}
+                Err(e) => return Err(anyhow!(e).context("reading events")),
+            }
+        }
+        for p in &mut perfs {
+            let timeout = if waited { Duration::ZERO } else { TICK };
+            match p.poll(Some(timeout)) {
+                Ok(_) => waited = true,
+                Err(e) if e.errno() == Some(4) => {}
+                Err(e) => return Err(anyhow!(e).context("reading events")),
+            }
+        }
+        if !waited {
+            std::thread::sleep(TICK);
+        }
+        if let (Some(at), Some(every)) = (next_dump, interval) {
+            if Instant::now() >= at {
+                dump(out, &obj, btf, &globals);
+                next_dump = Some(at + every);
+            }
+        }
+    };
+
+    // Events written before the end are still in the buffers.
+    if let Some(r) = &mut ring {
+        r.consume();
+    }
+    for p in &mut perfs {
+        p.consume();
+    }
+    dump(out, &obj, btf, &globals);
+
+    drop(ring);
+    drop(perfs);
+    // Closing a link detaches its program.
+    drop(links);
+    drop(obj);
+
+    match end {
+        End::Command(status) => {
+            let program = child
+                .as_ref()
+                .map(|c| c.program.clone())
+                .unwrap_or_default();
+            if out.json {
+                let mut v = exit_code(status);
+                if let Value::Object(o) = &mut v {
+                    o.insert("command".into(), Value::String(program));
+                }
+                out.json(&v);
+            } else {
+                eprintln!("corebpf run: {program} exited: {status}");
+            }
+        }
+        End::Signal | End::Duration => {
+            if let Some(c) = &child {
+                eprintln!(
+                    "corebpf run: {} (pid {}) is still running",
+                    c.program,
+                    c.pid()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_text_lists_fields() {
+        let v = json!({"pid": 7, "comm": "true", "args": [1, 2]});
+        assert_eq!(
+            event_text("events", &v),
+            "events: pid=7 comm=true args=[1,2]"
+        );
+        assert_eq!(event_text("e", &json!("00ff")), "e: 00ff");
+        assert_eq!(hex_string(&[0, 255, 16]), "00ff10");
+    }
+
+    #[test]
+    fn stems() {
+        assert_eq!(stem(Path::new("examples/execsnoop.bpf.c")), "execsnoop");
+        assert_eq!(stem(Path::new("/tmp/x.bpf.o")), "x");
+    }
+}

@@ -98,7 +98,7 @@ impl fmt::Display for ImageKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             ImageKind::RawBtf => "raw BTF",
-            ImageKind::Elf => "ELF vmlinux",
+            ImageKind::Elf => "ELF .BTF section",
             ImageKind::Arm64Image => "arm64 Image",
             ImageKind::RiscvImage => "RISC-V Image",
         })
@@ -230,7 +230,7 @@ impl<'a> Extracted<'a> {
         }
     }
 
-    /// One line saying where the BTF came from: `bzImage (xz payload) > ELF vmlinux`.
+    /// One line saying where the BTF came from: `bzImage (xz payload) > ELF .BTF section`.
     pub fn describe(&self) -> String {
         let mut s = String::new();
         for c in &self.containers {
@@ -515,26 +515,35 @@ fn zboot_payload(data: &[u8]) -> Result<(&[u8], usize), ExtractError> {
 ///
 /// A candidate is a little- or big-endian BTF magic followed by version 1, flags 0 and the
 /// standard header length; it is accepted when its type and string sections fit in the image
-/// and the blob it delimits parses completely.
+/// and the blob it delimits parses completely. Of several valid blobs (a kernel may carry the
+/// small BTF of an embedded BPF program too) the largest is the kernel's own.
 fn scan(data: &[u8], kind: ImageKind, within: &str) -> Result<Found, ExtractError> {
     const LE: [u8; 8] = [0x9f, 0xeb, 1, 0, 24, 0, 0, 0];
     const BE: [u8; 8] = [0xeb, 0x9f, 1, 0, 0, 0, 0, 24];
     let mut candidates = 0;
     let mut last = String::new();
+    let mut best: Option<Range<usize>> = None;
     for (pattern, le) in [(LE, true), (BE, false)] {
         for pos in memchr::memmem::find_iter(data, &pattern) {
             candidates += 1;
             match candidate(data, pos, le) {
-                Ok(range) => return Ok(Found::Borrowed { range, kind }),
+                Ok(range) => {
+                    if best.as_ref().map_or(true, |b| range.len() > b.len()) {
+                        best = Some(range);
+                    }
+                }
                 Err(e) => last = format!("; at offset {pos}: {e}"),
             }
         }
     }
-    Err(ExtractError::BtfNotFound {
-        within: within.to_owned(),
-        candidates,
-        last,
-    })
+    match best {
+        Some(range) => Ok(Found::Borrowed { range, kind }),
+        None => Err(ExtractError::BtfNotFound {
+            within: within.to_owned(),
+            candidates,
+            last,
+        }),
+    }
 }
 
 /// Checks the BTF header at `pos` and returns the blob's range when it parses.

@@ -213,7 +213,7 @@ fn bzimage_every_compression() {
         assert_eq!(got.bytes(), btf.as_slice(), "{c}");
         assert_eq!(
             got.describe(),
-            format!("bzImage ({c} payload) > ELF vmlinux")
+            format!("bzImage ({c} payload) > ELF .BTF section")
         );
         assert_eq!(got.into_bytes().as_ref(), btf.as_slice(), "{c}");
     }
@@ -411,4 +411,31 @@ proptest! {
             corebpf_btf::Btf::parse(found.bytes()).unwrap();
         }
     }
+}
+
+#[test]
+fn image_with_two_blobs_yields_the_larger() {
+    // A small valid BTF before the kernel's (as an embedded BPF program's would be).
+    let small = {
+        let mut b = corebpf_btf::BtfBuilder::new();
+        b.add_int(
+            "int",
+            4,
+            corebpf_btf::IntEncoding(corebpf_btf::IntEncoding::SIGNED),
+            0,
+            32,
+        )
+        .unwrap();
+        b.finish().unwrap()
+    };
+    corebpf_btf::Btf::parse(&small).unwrap();
+    let btf = real_btf();
+    assert!(small.len() < btf.len());
+    let mut img = vec![0u8; 64];
+    img[0x38..0x3c].copy_from_slice(b"ARM\x64");
+    img.extend_from_slice(&small);
+    img.extend_from_slice(&[0u8; 16]);
+    img.extend_from_slice(&btf);
+    let got = extract(&img).unwrap();
+    assert_eq!(got.bytes(), btf.as_slice());
 }

@@ -193,7 +193,7 @@ fn guest_suite_on_debian_6_1() {
         .to_ascii_lowercase();
     assert_eq!(
         found.describe(),
-        format!("bzImage ({compression} payload) > ELF vmlinux")
+        format!("bzImage ({compression} payload) > ELF .BTF section")
     );
     let btf = corebpf_btf::Btf::parse(&guest).unwrap();
     assert!(btf

@@ -1210,6 +1210,12 @@ impl<'a> Builder<'_, 'a, '_> {
             let raw = st.insns[i * INSN_SIZE..(i + 1) * INSN_SIZE].to_vec();
             let code = raw[0];
             let (_, src) = self.order.regs(&raw);
+            if code == OPC_LD_IMM64 && i + 1 >= range.end {
+                return Err(self.err(
+                    at,
+                    "64-bit immediate load in the last slot of the function: its second half is missing".into(),
+                ));
+            }
             let reloc = ps.reloc_at(i).copied();
             match reloc.map(|r| r.kind) {
                 Some(RelocKind::Call {

@@ -412,3 +412,52 @@ fn sk_lookup_in_a_private_network_namespace() {
     );
     drop(link);
 }
+
+#[test]
+fn sockmap_verdict_program_attached_and_detached() {
+    let _serial = serial();
+    let obj = load("hooks", &[]);
+    let map = obj.map("sock_map").unwrap();
+    let prog = obj.program("sk_verdict").unwrap();
+    let id = prog.info().unwrap().id;
+    let ty = AttachType::SkSkbStreamVerdict as u32;
+    let link =
+        attach::sockmap(prog.fd(), map.fd(), AttachType::SkSkbStreamVerdict).expect("attach");
+    let (_, ids) = corebpf_sys::bpf::prog_query(map.fd(), ty, 0).expect("query sockmap");
+    assert_eq!(ids, vec![id]);
+    drop(link);
+    let (_, ids) = corebpf_sys::bpf::prog_query(map.fd(), ty, 0).expect("query sockmap");
+    assert!(ids.is_empty(), "detached on drop: {ids:?}");
+}
+
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn corebpf_symbolize_probe(x: u64) -> u64 {
+    std::hint::black_box(x).wrapping_mul(7)
+}
+
+#[test]
+fn user_and_kernel_addresses_symbolized() {
+    let addr = corebpf_symbolize_probe as *const () as usize as u64;
+    let mut syms = corebpf::symbolize::ProcessSymbols::load(std::process::id()).unwrap();
+    let s = syms
+        .resolve(addr + 2)
+        .expect("resolve a function of this binary");
+    assert_eq!(s.name, "corebpf_symbolize_probe");
+    assert_eq!(s.offset, 2);
+    assert_eq!(
+        std::fs::canonicalize(s.module.unwrap()).unwrap(),
+        std::fs::canonicalize(std::env::current_exe().unwrap()).unwrap()
+    );
+    // Kernel: every text symbol of kallsyms resolves to itself (as root, addresses are real).
+    let k = corebpf::symbolize::KernelSymbols::load().unwrap();
+    assert!(!k.is_empty(), "kallsyms addresses are visible to root");
+    let text = std::fs::read_to_string("/proc/kallsyms").unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.ends_with(" T schedule"))
+        .expect("schedule in kallsyms");
+    let a = u64::from_str_radix(line.split_whitespace().next().unwrap(), 16).unwrap();
+    let r = k.resolve(a + 1).unwrap();
+    assert_eq!((r.name.as_str(), r.offset), ("schedule", 1));
+}

@@ -100,4 +100,14 @@ int sk_lookup_count(struct bpf_sk_lookup *ctx)
 	return SK_PASS;
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
+	__uint(max_entries, 4);
+	__type(key, u32);
+	__type(value, u64);
+} sock_map SEC(".maps");
+
+SEC("sk_skb/stream_verdict")
+int sk_verdict(struct __sk_buff *skb) { return SK_PASS; }
+
 char LICENSE[] SEC("license") = "GPL";

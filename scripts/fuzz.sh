@@ -5,6 +5,7 @@
 #   scripts/fuzz.sh seed                 # build seed corpora from real objects and BTF
 #   scripts/fuzz.sh run TARGET SECONDS   # fuzz one target for a bounded time (one job)
 #   scripts/fuzz.sh all SECONDS          # every target, one after the other, SECONDS each
+#   scripts/fuzz.sh ci SECONDS           # as `all`, building the one object set_value needs first
 #
 # Works with the stable toolchain (RUSTC_BOOTSTRAP=1 unlocks the sanitizer flags cargo-fuzz
 # passes); install cargo-fuzz with `cargo install cargo-fuzz`. Each run prints the executions
@@ -32,6 +33,13 @@ put() {
 	cp "$file" "$dir/$(sha1sum "$file" | cut -c1-40)"
 }
 
+# The object the set_value target sets variables of.
+globals_object() {
+	mkdir -p "$fuzz/objects"
+	clang-19 -g -O2 -target bpf -I"$repo/tests/bpf" -I"/usr/include/$(uname -m)-linux-gnu" \
+		-c "$repo/tests/bpf/globals.bpf.c" -o "$fuzz/objects/globals.o"
+}
+
 seed() {
 	local tmp
 	tmp=$(mktemp -d)
@@ -57,8 +65,7 @@ seed() {
 			done
 		done
 	done
-	mkdir -p "$fuzz/objects"
-	clang-19 -g -O2 -target bpf -I"$repo/tests/bpf" -I"/usr/include/$(uname -m)-linux-gnu" -c "$repo/tests/bpf/globals.bpf.c" -o "$fuzz/objects/globals.o"
+	globals_object
 	local f
 	for f in "$corpora"/llvm-isa/*.o; do
 		[ -e "$f" ] || continue
@@ -140,14 +147,15 @@ run)
 	[ $# -eq 3 ] || { echo "usage: $0 run TARGET SECONDS" >&2; exit 2; }
 	run "$2" "$3"
 	;;
-all)
-	[ $# -eq 2 ] || { echo "usage: $0 all SECONDS" >&2; exit 2; }
+all | ci)
+	[ $# -eq 2 ] || { echo "usage: $0 $1 SECONDS" >&2; exit 2; }
+	[ "$1" = ci ] && [ ! -e "$COREBPF_FUZZ_OBJECT" ] && globals_object
 	failed=0
 	for t in "${targets[@]}"; do run "$t" "$2" || failed=1; done
 	exit $failed
 	;;
 *)
-	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 	;;
 esac

@@ -13,3 +13,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v cargo >/dev/null || { echo "install-deps: cargo not found: install a Rust toolchain (rustup) first" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt >/dev/null 2>&1 || true
+# cargo-fuzz for scripts/fuzz.sh (runs on the stable toolchain with RUSTC_BOOTSTRAP=1).
+cargo fuzz --help >/dev/null 2>&1 || cargo install --locked cargo-fuzz

@@ -5,3 +5,5 @@ cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -q -- -D warnings
 cargo test --workspace
+# A short fuzz run of every target (8 s each): crashes, leaks and hangs fail the run.
+scripts/fuzz.sh ci 8

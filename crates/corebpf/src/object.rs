@@ -768,8 +768,8 @@ fn load_program(
         log_level: opts.log_level,
         ..Default::default()
     };
-    match bpf::prog_load(&insns, &load) {
-        Ok(fd) => Ok(Program {
+    match bpf::prog_load_logged(&insns, &load) {
+        Ok((fd, log)) => Ok(Program {
             name: p.name.clone(),
             section: p.section.clone(),
             prog_type: p.prog_type,
@@ -778,7 +778,7 @@ fn load_program(
             attach_btf_id,
             fd,
             insn_count: insns.len() / 8,
-            log: None,
+            log: (!log.is_empty()).then_some(log),
             core_relos: p.core_report.clone(),
         }),
         Err(e) => Err(explain(p, e)),

@@ -621,3 +621,23 @@ fn target_btf_relocates_against_another_kernel() {
         "foreign enum value"
     );
 }
+
+#[test]
+fn log_level_keeps_the_verifier_log_of_each_program() {
+    let opts = corebpf::LoadOptions {
+        log_level: 2,
+        ..Default::default()
+    };
+    let obj = OpenObject::open(corebpf_testdata::object("globals", Cpu::V3))
+        .expect("open")
+        .load_with(&opts)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let p = obj.program("filter_globals").expect("program");
+    let log = p.verifier_log().expect("log kept");
+    let verified = p.info().expect("info").verified_insns;
+    // The log's closing statistics agree with what the kernel reports for the program.
+    assert!(
+        log.contains(&format!("processed {verified} insns")),
+        "{verified} insns:\n{log}"
+    );
+}

@@ -249,6 +249,12 @@ pub struct ProgLoad<'a> {
 /// Loads a program. On rejection, the load is repeated with a verifier log and the error
 /// carries that log ([`Error::Rejected`]).
 pub fn prog_load(insns: &[u8], opts: &ProgLoad<'_>) -> Result<OwnedFd> {
+    prog_load_logged(insns, opts).map(|(fd, _)| fd)
+}
+
+/// Like [`prog_load`], and also returns the verifier log of a successful load (empty unless
+/// `opts.log_level` > 0).
+pub fn prog_load_logged(insns: &[u8], opts: &ProgLoad<'_>) -> Result<(OwnedFd, String)> {
     const OP: &str = "prog load";
     if insns.len() % 8 != 0 {
         return Err(Error::InvalidArgument {
@@ -310,7 +316,7 @@ pub fn prog_load(insns: &[u8], opts: &ProgLoad<'_>) -> Result<OwnedFd> {
         first = load_retrying(&mut a);
     }
     match first {
-        Ok(ret) => Ok(fd_from(ret)),
+        Ok(ret) => Ok((fd_from(ret), log_text(&log))),
         Err(source) => {
             let text = log_text(&log);
             if text.is_empty() {

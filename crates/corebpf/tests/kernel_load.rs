@@ -641,3 +641,37 @@ fn log_level_keeps_the_verifier_log_of_each_program() {
         "{verified} insns:\n{log}"
     );
 }
+
+#[test]
+fn pinned_by_name_maps_are_reused_by_the_next_load() {
+    let pins = PinDir::new("reuse");
+    let path = corebpf_testdata::object("maps", Cpu::V3);
+    let first = OpenObject::open(path)
+        .expect("open")
+        .load_with(&opts(&pins))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let flows = first.map("flows").expect("flows");
+    assert_eq!(flows.pinned(), Some(pins.path().join("flows").as_path()));
+    flows
+        .update(&[7u8; 16], &[9u8; 16], 0)
+        .expect("update through the first load");
+    let second = OpenObject::open(path)
+        .expect("open")
+        .load_with(&opts(&pins))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let again = second.map("flows").expect("flows");
+    assert_eq!(
+        again.info().expect("info").id,
+        flows.info().expect("info").id,
+        "same kernel map"
+    );
+    assert_eq!(
+        again.lookup(&[7u8; 16]).expect("lookup"),
+        Some(vec![9u8; 16])
+    );
+    // Maps without pinning are the second load's own.
+    assert_ne!(
+        second.map("counters").expect("c").info().expect("info").id,
+        first.map("counters").expect("c").info().expect("info").id
+    );
+}

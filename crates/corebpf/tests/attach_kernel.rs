@@ -62,6 +62,25 @@ fn raw_tracepoint_sees_syscalls() {
 }
 
 #[test]
+fn tp_btf_attaches_from_its_section_name() {
+    let _serial = serial();
+    let obj = load("hooks", &[]);
+    let link = obj
+        .program("btf_sys_enter")
+        .unwrap()
+        .attach()
+        .expect("attach tp_btf");
+    // BTF-typed tracepoints are raw tracepoint links for the kernel.
+    assert_eq!(
+        link.info().unwrap().link_type,
+        1,
+        "BPF_LINK_TYPE_RAW_TRACEPOINT"
+    );
+    getppid_n(250);
+    assert_eq!(count(&obj, slot::TP_BTF), 250);
+}
+
+#[test]
 fn sched_process_exec_fires_for_children() {
     let _serial = serial();
     let obj = load("hooks", &[]);

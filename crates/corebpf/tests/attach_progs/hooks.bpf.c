@@ -6,7 +6,7 @@
 #include <bpf/bpf_core_read.h>
 
 enum { C_TP, C_TP2, C_RAW_TP, C_EXEC, C_UPROBE, C_URETPROBE, C_PERF, C_XDP, C_TC, C_CONNECT,
-       C_SOCKET, C_ITER, C_CLS, C_UMULTI, C_SKLOOKUP, C_MAX };
+       C_SOCKET, C_ITER, C_CLS, C_UMULTI, C_SKLOOKUP, C_TPBTF, C_MAX };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -109,5 +109,13 @@ struct {
 
 SEC("sk_skb/stream_verdict")
 int sk_verdict(struct __sk_buff *skb) { return SK_PASS; }
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(btf_sys_enter, struct pt_regs *regs, long id)
+{
+	if (mine() && id == 110 /* getppid */)
+		bump(C_TPBTF);
+	return 0;
+}
 
 char LICENSE[] SEC("license") = "GPL";

@@ -69,6 +69,7 @@ pub mod slot {
     pub const CLS: u32 = 12;
     pub const UMULTI: u32 = 13;
     pub const SKLOOKUP: u32 = 14;
+    pub const TP_BTF: u32 = 15;
 }
 
 pub fn getppid_n(n: u64) {

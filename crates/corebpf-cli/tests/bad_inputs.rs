@@ -7,7 +7,7 @@
 //!
 //! `BAD_INPUTS_SHOW=1` prints each row's stderr; `BAD_INPUTS_ROW=name` runs one row.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -184,9 +184,10 @@ fn build_input(dir: &Path, name: &str, input: &Value) -> PathBuf {
     path
 }
 
-/// Ids of every program, map and link in the kernel (through bpftool, an independent view).
-fn kernel_ids() -> BTreeSet<String> {
-    let mut ids = BTreeSet::new();
+/// Every program, map and link in the kernel, `"prog 12"` to its name (through bpftool, an
+/// independent view).
+fn kernel_objects() -> BTreeMap<String, String> {
+    let mut ids = BTreeMap::new();
     for what in ["prog", "map", "link"] {
         let out = Command::new("bpftool")
             .args(["-j", what, "show"])
@@ -199,10 +200,34 @@ fn kernel_ids() -> BTreeSet<String> {
         );
         let list: Value = serde_json::from_slice(&out.stdout).unwrap();
         for item in list.as_array().unwrap() {
-            ids.insert(format!("{what} {}", item["id"]));
+            let name = item["name"].as_str().unwrap_or_default().to_string();
+            ids.insert(format!("{what} {}", item["id"]), name);
         }
     }
     ids
+}
+
+/// Objects that appeared while the row ran and could come from `input` (their name, or for
+/// internal maps the section part of it, is spelled in the input's bytes). Other programs on
+/// a shared machine create objects at the same time: new objects get up to 5 s to go away,
+/// and objects whose names the input does not hold are not counted.
+fn left_behind(before: &BTreeMap<String, String>, input: &[u8]) -> Vec<String> {
+    let ours = |name: &str| {
+        let tail = name.find('.').map_or(name, |i| &name[i..]);
+        !name.is_empty() && input.windows(tail.len()).any(|w| w == tail.as_bytes())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let left: Vec<String> = kernel_objects()
+            .into_iter()
+            .filter(|(id, name)| !before.contains_key(id) && ours(name))
+            .map(|(id, name)| format!("{id} ({name})"))
+            .collect();
+        if left.is_empty() || std::time::Instant::now() > deadline {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 #[test]
@@ -240,7 +265,7 @@ fn bad_inputs_give_clean_errors() {
             })
             .collect();
         let kernel = row.get("kernel").and_then(Value::as_bool).unwrap_or(false);
-        let before = kernel.then(kernel_ids);
+        let before = kernel.then(kernel_objects);
         let out = Command::new(env!("CARGO_BIN_EXE_corebpf"))
             .args(&args)
             .current_dir(&dir)
@@ -284,8 +309,8 @@ fn bad_inputs_give_clean_errors() {
             }
         }
         if let Some(before) = before {
-            let after = kernel_ids();
-            let left: Vec<_> = after.difference(&before).collect();
+            let input = std::fs::read(&path).unwrap_or_default();
+            let left = left_behind(&before, &input);
             if !left.is_empty() {
                 problems.push(format!("left in the kernel: {left:?}"));
             }

@@ -281,8 +281,20 @@ fn cgroup_connect4_in_a_test_cgroup() {
     )
     .expect("cgroup link");
     assert_eq!(link.info().unwrap().link_type, 3, "BPF_LINK_TYPE_CGROUP");
+    let sysctl = attach::cgroup(
+        obj.program("sysctl_count").unwrap().fd(),
+        &dir,
+        AttachType::CgroupSysctl,
+    )
+    .expect("cgroup sysctl link");
+    let egress = attach::cgroup(
+        obj.program("skb_egress_count").unwrap().fd(),
+        &dir,
+        AttachType::CgroupInetEgress,
+    )
+    .expect("cgroup skb egress link");
     let script = format!(
-        "echo $$ > {}/cgroup.procs && exec python3 -c 'import socket\nfor i in range(4):\n s=socket.socket(); s.settimeout(0.2); s.connect_ex((\"127.0.0.1\", 9)); s.close()'",
+        "echo $$ > {}/cgroup.procs && exec python3 -c 'import os, socket\nfor f in (\"/proc/sys/kernel/ostype\", \"/proc/sys/kernel/hostname\"):\n fd = os.open(f, os.O_RDONLY); os.read(fd, 64); os.close(fd)\nfor i in range(4):\n s=socket.socket(); s.settimeout(0.2); s.connect_ex((\"127.0.0.1\", 9)); s.close()'",
         dir.display()
     );
     let st = std::process::Command::new("sh")
@@ -292,6 +304,14 @@ fn cgroup_connect4_in_a_test_cgroup() {
         .unwrap();
     assert!(st.success());
     assert_eq!(count(&obj, slot::CONNECT), 4);
+    assert_eq!(
+        count(&obj, slot::SYSCTL),
+        2,
+        "one read(2) of each of two sysctl files"
+    );
+    // Each refused TCP connect to 127.0.0.1:9 sends one SYN out of the cgroup's sockets.
+    assert_eq!(count(&obj, slot::SKB_EGRESS), 4);
+    drop((sysctl, egress));
     // A connect outside the cgroup is not seen.
     let _ = std::net::TcpStream::connect_timeout(
         &"127.0.0.1:9".parse().unwrap(),

@@ -6,11 +6,11 @@
 #include <bpf/bpf_core_read.h>
 
 enum { C_TP, C_TP2, C_RAW_TP, C_EXEC, C_UPROBE, C_URETPROBE, C_PERF, C_XDP, C_TC, C_CONNECT,
-       C_SOCKET, C_ITER, C_CLS, C_UMULTI, C_SKLOOKUP, C_TPBTF, C_MAX };
+       C_SOCKET, C_ITER, C_CLS, C_UMULTI, C_SKLOOKUP, C_TPBTF, C_SYSCTL, C_SKB_EGRESS, C_MAX };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 16);
+	__uint(max_entries, 32);
 	__type(key, u32);
 	__type(value, u64);
 } counts SEC(".maps");
@@ -116,6 +116,21 @@ int BPF_PROG(btf_sys_enter, struct pt_regs *regs, long id)
 	if (mine() && id == 110 /* getppid */)
 		bump(C_TPBTF);
 	return 0;
+}
+
+SEC("cgroup/sysctl")
+int sysctl_count(struct bpf_sysctl *ctx)
+{
+	if (!ctx->write)
+		bump(C_SYSCTL);
+	return 1;
+}
+
+SEC("cgroup_skb/egress")
+int skb_egress_count(struct __sk_buff *skb)
+{
+	bump(C_SKB_EGRESS);
+	return 1;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -70,6 +70,8 @@ pub mod slot {
     pub const UMULTI: u32 = 13;
     pub const SKLOOKUP: u32 = 14;
     pub const TP_BTF: u32 = 15;
+    pub const SYSCTL: u32 = 16;
+    pub const SKB_EGRESS: u32 = 17;
 }
 
 pub fn getppid_n(n: u64) {

@@ -30,7 +30,9 @@ int on_execve(void *ctx)
 {
 	if (target_pid && (bpf_get_current_pid_tgid() >> 32) != target_pid)
 		return 0;
-	__builtin_memcpy(seen_greeting, (const void *)greeting, sizeof(seen_greeting));
+	/* Byte by byte: volatile reads, so the compiler cannot fold in the initial value. */
+	for (int i = 0; i < sizeof(seen_greeting); i++)
+		seen_greeting[i] = greeting[i];
 	seen_mood = mood;
 	seen_loud = loud;
 	bpf_get_current_comm(exec_comm, sizeof(exec_comm));

@@ -839,6 +839,11 @@ impl<'a> Btf<'a> {
         self.name_index();
     }
 
+    /// Whether this blob's name hash index exists already (name lookups are then hash probes).
+    pub fn has_name_index(&self) -> bool {
+        self.index.get().is_some()
+    }
+
     /// The first type (lowest id, base first) named `name` of kind `kind`.
     ///
     /// Uses the name index when it exists; otherwise compares names in id order and stops

@@ -1,5 +1,5 @@
 //! In-process open + link benchmarks (no kernel): every test object parsed and linked against
-//! this kernel's BTF, which is parsed once outside the loop here (bench/obj/run.sh measures the
+//! this kernel's BTF, which is parsed (and name-indexed) once outside the loop here (bench/obj/run.sh measures the
 //! whole job, kernel BTF read included, against libbpf). Also the kernel BTF read + parse + link
 //! of the CO-RE-heaviest object, the part a one-shot loader pays per object.
 
@@ -24,6 +24,7 @@ fn link(c: &mut Criterion) {
     let kernel_bytes =
         std::fs::read(VMLINUX).unwrap_or_else(|e| panic!("this benchmark needs {VMLINUX}: {e}"));
     let kernel = Btf::parse(&kernel_bytes).expect("kernel BTF");
+    kernel.build_name_index();
     let addr = |_: &str| Some(0xffff_ffff_8100_0000u64);
     let target = Target {
         btfs: vec![&kernel],

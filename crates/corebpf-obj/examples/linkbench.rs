@@ -137,6 +137,10 @@ fn main() -> Result<(), String> {
     let objs = &args[1..];
     let kernel_bytes = std::fs::read("/sys/kernel/btf/vmlinux").map_err(|e| e.to_string())?;
     let kernel = Btf::parse(&kernel_bytes).map_err(|e| e.to_string())?;
+    if shared {
+        // A long-lived loader keeps the kernel BTF with its name index.
+        kernel.build_name_index();
+    }
     let mut times = Vec::with_capacity(iters);
     let mut insns = 0;
     for _ in 0..iters.max(1) {

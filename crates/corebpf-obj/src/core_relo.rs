@@ -394,12 +394,14 @@ pub fn find_candidates_batch<'t, 'a>(
             });
         }
     }
-    // First name bytes worth looking at, as a bitmap.
-    let mut first = [false; 256];
+    // The first two name bytes worth looking at (a one-byte name pairs with its NUL).
+    let pair = |b: &[u8]| -> usize {
+        usize::from(b.first().copied().unwrap_or(0)) << 8
+            | usize::from(b.get(1).copied().unwrap_or(0))
+    };
+    let mut first = vec![false; 1 << 16];
     for w in &wants {
-        if let Some(&b) = w.name.as_bytes().first() {
-            first[usize::from(b)] = true;
-        }
+        first[pair(w.name.as_bytes())] = true;
     }
     let same_kind = |want: u8, kind: u8| {
         let (e, e64) = (Kind::Enum as u8, Kind::Enum64 as u8);
@@ -430,12 +432,13 @@ pub fn find_candidates_batch<'t, 'a>(
         let own_strs = btf.string_section();
         let str_start = btf.string_start();
         let base_strs = btf.base().map(|b| b.string_section());
-        let first_byte = |off: u32| -> Option<u8> {
-            if off >= str_start {
-                own_strs.get((off - str_start) as usize).copied()
+        let name_bytes = |off: u32| -> &[u8] {
+            let tail = if off >= str_start {
+                own_strs.get((off - str_start) as usize..)
             } else {
-                base_strs.and_then(|s| s.get(off as usize)).copied()
-            }
+                base_strs.and_then(|s| s.get(off as usize..))
+            };
+            tail.unwrap_or(&[])
         };
         let mut found_here: Vec<(TypeId, TypeId)> = Vec::new();
         for id in btf.first_id()..btf.first_id() + btf.len() {
@@ -446,19 +449,28 @@ pub fn find_candidates_batch<'t, 'a>(
                 continue;
             }
             let name_off = word(&rec[0..4]);
-            if name_off == 0 || !first_byte(name_off).is_some_and(|b| first[usize::from(b)]) {
+            if name_off == 0 {
+                continue;
+            }
+            let name = name_bytes(name_off);
+            if !first[pair(name)] {
                 continue;
             }
             let kind = ((word(&rec[4..8]) >> 24) & 0x1f) as u8;
-            if !wants.iter().any(|w| same_kind(w.kind, kind)) {
-                continue;
-            }
-            let Ok(name) = btf.str_at(name_off) else {
-                continue;
-            };
-            let ess = essential_name(name);
             for w in &wants {
-                if w.name == ess && same_kind(w.kind, kind) {
+                let wb = w.name.as_bytes();
+                if !same_kind(w.kind, kind) || !name.starts_with(wb) {
+                    continue;
+                }
+                let hit = match name.get(wb.len()) {
+                    Some(0) => true,
+                    // `name___flavor`: the essential name decides.
+                    Some(b'_') => btf
+                        .str_at(name_off)
+                        .is_ok_and(|n| essential_name(n) == w.name),
+                    _ => false,
+                };
+                if hit {
                     found_here.push((w.id, id));
                 }
             }

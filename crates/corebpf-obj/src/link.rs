@@ -614,8 +614,12 @@ impl<'a> Object<'a> {
         // CO-RE per executable section, once.
         let mut sections: HashMap<usize, SectionState<'_>> = HashMap::new();
         let mut cand_cache: HashMap<TypeId, Vec<Candidate<'_, '_>>> = HashMap::new();
-        if let (Some(ext), Some(local), false) = (&ext, &self.btf, target.btfs.is_empty()) {
-            // Candidates of every local type at once: one pass over each target BTF.
+        // Targets with a name index answer each local type with hash probes; otherwise the
+        // candidates of every local type are found at once, in one pass over each target.
+        let indexed = target.btfs.iter().all(|b| b.has_name_index());
+        if let (Some(ext), Some(local), false) =
+            (&ext, &self.btf, target.btfs.is_empty() || indexed)
+        {
             let ids: Vec<TypeId> = ext
                 .core_relos()
                 .flat_map(|(_, relos)| relos.map(|r| r.type_id))

@@ -269,30 +269,39 @@ impl PerfRing {
                 tail = head;
                 break;
             }
-            let mut body = std::mem::take(&mut self.scratch);
-            body.resize(size - 8, 0);
-            self.copy_out((off + 8) & mask as usize, &mut body);
-            match ty {
-                PERF_RECORD_SAMPLE if body.len() >= 4 => {
-                    let raw = u32::from_ne_bytes([body[0], body[1], body[2], body[3]]) as usize;
-                    let end = (4 + raw).min(body.len());
-                    f(PerfRecord::Sample(&body[4..end]));
-                }
-                PERF_RECORD_LOST if body.len() >= 16 => {
-                    let lost = u64::from_ne_bytes([
-                        body[8], body[9], body[10], body[11], body[12], body[13], body[14],
-                        body[15],
-                    ]);
-                    f(PerfRecord::Lost(lost));
-                }
-                other => f(PerfRecord::Other(other)),
+            let body_off = (off + 8) & mask as usize;
+            let body_len = size - 8;
+            if body_off + body_len <= self.data_size {
+                // The common case: the record does not wrap, so hand out the ring's bytes.
+                Self::deliver(ty, self.map.bytes(self.page + body_off, body_len), &mut f);
+            } else {
+                let mut body = std::mem::take(&mut self.scratch);
+                body.resize(body_len, 0);
+                self.copy_out(body_off, &mut body);
+                Self::deliver(ty, &body, &mut f);
+                self.scratch = body;
             }
-            self.scratch = body;
             tail += size as u64;
             n += 1;
         }
         self.map.u64_at(DATA_TAIL).store(tail, Ordering::Release);
         n
+    }
+
+    fn deliver(ty: u32, body: &[u8], f: &mut impl FnMut(PerfRecord<'_>)) {
+        match ty {
+            PERF_RECORD_SAMPLE if body.len() >= 4 => {
+                let raw = u32::from_ne_bytes([body[0], body[1], body[2], body[3]]) as usize;
+                let end = (4 + raw).min(body.len());
+                f(PerfRecord::Sample(&body[4..end]));
+            }
+            PERF_RECORD_LOST if body.len() >= 16 => {
+                let mut lost = [0u8; 8];
+                lost.copy_from_slice(&body[8..16]);
+                f(PerfRecord::Lost(u64::from_ne_bytes(lost)));
+            }
+            other => f(PerfRecord::Other(other)),
+        }
     }
 
     /// Copies `out.len()` ring bytes starting at data offset `off`, wrapping at the end.

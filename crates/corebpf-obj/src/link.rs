@@ -13,9 +13,13 @@
 //!   section, then the `.kconfig` map;
 //! - `.kconfig` externs are laid out and filled from [`KernelConfig`], `.ksyms` externs are
 //!   resolved against the target BTF (typed variables and kfuncs, as [`BtfRef`]s) or the
-//!   caller's symbol table (untyped variables).
+//!   caller's symbol table (untyped variables); a weak kfunc the kernel lacks becomes a kfunc
+//!   call with BTF id 0 (which the verifier accepts only in dead code) and a null address;
+//! - map definitions whose key or value sizes the kernel refuses for their type are named.
 //!
-//! Instructions stay in the object's byte order.
+//! The result is what libbpf hands to the kernel for the same object and target, instruction
+//! by instruction (map fds aside): `tests/libbpf_link.rs` checks it against libbpf for every
+//! test object. Instructions stay in the object's byte order.
 
 use std::collections::HashMap;
 

@@ -344,7 +344,12 @@ fn differential(target_path: Option<&Path>, target_bytes: &[u8]) {
     let (mut progs, mut insns, mut maps, mut core, mut poisoned) = (0, 0, 0, 0, 0);
     for (o, t) in items.iter().zip(&oracle) {
         assert_eq!(t.path, o.path.display().to_string());
-        assert_eq!(t.status, "OK", "libbpf failed on {}", o.label);
+        assert_eq!(
+            t.status, "OK",
+            "libbpf failed on {} (the oracle needs root: libbpf creates the maps in the kernel; \
+             ORACLE_VERBOSE=1 shows libbpf's messages)",
+            o.label
+        );
         let bytes = std::fs::read(&o.path).unwrap();
         let obj = Object::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", o.label));
         let linked = obj

@@ -55,6 +55,7 @@ root=$OUT/root
 mkdir -p "$root"/{bin,sbin,usr/bin,proc,sys,dev,tmp,root,vm,objects}
 cp "$busybox" "$root/bin/busybox"
 cp "$here/guest-init.sh" "$root/init"
+cp "$here"/guest-*.sh "$root/vm/"
 cp "${VM_TESTS:-$here/guest-tests.sh}" "$root/vm/guest-tests.sh"
 chmod 755 "$root/init"
 # Debug info is of no use in the guest and only slows the initramfs down.

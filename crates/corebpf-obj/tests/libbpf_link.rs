@@ -342,6 +342,7 @@ fn differential(target_path: Option<&Path>, target_bytes: &[u8]) {
     };
     let mut bad = Vec::new();
     let (mut progs, mut insns, mut maps, mut core, mut poisoned) = (0, 0, 0, 0, 0);
+    let mut kinds = std::collections::BTreeSet::new();
     for (o, t) in items.iter().zip(&oracle) {
         assert_eq!(t.path, o.path.display().to_string());
         assert_eq!(
@@ -374,6 +375,7 @@ fn differential(target_path: Option<&Path>, target_bytes: &[u8]) {
             progs += 1;
             insns += p.insn_count();
             core += p.core.len();
+            kinds.extend(p.core.iter().map(|r| r.kind as u32));
             poisoned += p.core.iter().filter(|r| r.poisoned).count();
         }
         for m in &linked.maps {
@@ -418,6 +420,12 @@ fn differential(target_path: Option<&Path>, target_bytes: &[u8]) {
         "{} differences:\n{}",
         bad.len(),
         bad.join("\n")
+    );
+    // Every CO-RE relocation kind (0 field byte offset .. 12 type matches) was compared.
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        (0..=12).collect::<Vec<u32>>(),
+        "CO-RE relocation kinds compared"
     );
     assert!(
         progs > 50 && insns > 3000 && maps > 10,

@@ -57,8 +57,8 @@ macro_rules! kernel_enum {
 pub mod core;
 pub mod core_relo;
 pub mod ctype;
-pub mod link;
 mod error;
+pub mod link;
 mod maps;
 mod object;
 mod prog;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use corebpf_btf::{Btf, Endian};
-use corebpf_insn::ebpf::{decode_all, Endian as InsnEndian, Insn};
+use corebpf_insn::ebpf::{decode_all, Endian as InsnEndian};
 use corebpf_obj::link::{KernelConfig, Target};
 use corebpf_obj::Object;
 
@@ -96,34 +96,24 @@ fn module_kfuncs_ksyms_and_core_resolve_in_split_btf() {
     let linked = obj.link("module_refs", &target).expect("link");
     let p = &linked.programs[0];
     assert_eq!(obj.endian, Endian::Little);
-    let insns = decode_all(&p.insns, InsnEndian::Little).expect("decode");
-    let mut at = Vec::new();
-    let mut slot = 0;
-    for i in &insns {
-        at.push((slot, i.clone()));
-        slot += if matches!(i, Insn::LdImm64 { .. }) { 2 } else { 1 };
-    }
+    // The linked stream decodes.
+    decode_all(&p.insns, InsnEndian::Little).expect("decode");
     let raw = |i: usize| &p.insns[i * 8..i * 8 + 8];
 
     // kfunc: call with BPF_PSEUDO_KFUNC_CALL, the module's FUNC id, module BTF #1.
     let kfunc = type_id(&dump, "FUNC", "bpf_kfunc_call_test1");
-    let call = p
-        .btf_refs
-        .iter()
-        .find(|r| r.call)
-        .expect("kfunc reference");
+    let call = p.btf_refs.iter().find(|r| r.call).expect("kfunc reference");
     assert_eq!((call.btf, call.type_id), (1, kfunc));
     let b = raw(call.insn);
     assert_eq!((b[0], b[1] >> 4), (0x85, 2), "call with src_reg 2");
-    assert_eq!(i32::from_le_bytes(b[4..8].try_into().unwrap()), kfunc as i32);
+    assert_eq!(
+        i32::from_le_bytes(b[4..8].try_into().unwrap()),
+        kfunc as i32
+    );
 
     // Typed ksym: LD imm64 with BPF_PSEUDO_BTF_ID and the module's VAR id.
     let var = type_id(&dump, "VAR", "bpf_testmod_ksym_percpu");
-    let ksym = p
-        .btf_refs
-        .iter()
-        .find(|r| !r.call)
-        .expect("ksym reference");
+    let ksym = p.btf_refs.iter().find(|r| !r.call).expect("ksym reference");
     assert_eq!((ksym.btf, ksym.type_id), (1, var));
     let b = raw(ksym.insn);
     assert_eq!((b[0], b[1] >> 4), (0x18, 3), "LD imm64 with src_reg 3");
@@ -131,14 +121,8 @@ fn module_kfuncs_ksyms_and_core_resolve_in_split_btf() {
 
     // CO-RE: byte offsets of module struct members, one through a flavor.
     let want = [
-        (
-            "test_2",
-            member_offset(&dump, "bpf_testmod_ops3", "test_2"),
-        ),
-        (
-            "id",
-            member_offset(&dump, "bpf_testmod_multi_st_ops", "id"),
-        ),
+        ("test_2", member_offset(&dump, "bpf_testmod_ops3", "test_2")),
+        ("id", member_offset(&dump, "bpf_testmod_multi_st_ops", "id")),
     ];
     assert_eq!(p.core.len(), 2, "{:?}", p.core);
     for (member, off) in want {

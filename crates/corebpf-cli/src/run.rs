@@ -98,15 +98,79 @@ fn object_bytes(file: &Path) -> anyhow::Result<Vec<u8>> {
     let dir = std::env::temp_dir().join(format!("corebpf-run-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let out = dir.join(format!("{}.bpf.o", stem(file)));
-    let compiled = corebpf::compile::compile(file, &out, &Default::default());
-    let bytes = compiled.map_err(anyhow::Error::from).and_then(|c| {
-        if !c.diagnostics.trim().is_empty() {
-            eprint!("{}", c.diagnostics);
-        }
-        std::fs::read(&c.object).with_context(|| format!("reading {}", c.object.display()))
-    });
+    let mut opts = corebpf::compile::CompileOptions::default();
+    // With vmlinux.h precompiled, clang parses only the program: the compile drops from most
+    // of a second to about a tenth. Any trouble with the precompiled header falls back to a
+    // plain compile.
+    let pch = precompiled_vmlinux(&opts);
+    if let Some(pch) = &pch {
+        opts.extra_args = vec!["-include-pch".into(), pch.clone().into()];
+    }
+    let mut compiled = corebpf::compile::compile(file, &out, &opts);
+    if let (Err(corebpf::compile::CompileError::Clang { .. }), Some(pch)) = (&compiled, &pch) {
+        let _ = std::fs::remove_file(pch);
+        compiled = corebpf::compile::compile(file, &out, &Default::default());
+    }
+    let bytes = compiled
+        .map_err(anyhow::Error::from)
+        .and_then(|c| {
+            if !c.diagnostics.trim().is_empty() {
+                eprint!("{}", c.diagnostics);
+            }
+            std::fs::read(&c.object).with_context(|| format!("reading {}", c.object.display()))
+        });
     let _ = std::fs::remove_dir_all(&dir);
     bytes
+}
+
+/// A precompiled `vmlinux.h` for compiles with `opts` (built once into the cache), or `None`
+/// when it cannot be had (the compile then parses the header itself).
+fn precompiled_vmlinux(opts: &corebpf::compile::CompileOptions) -> Option<PathBuf> {
+    use std::hash::{Hash, Hasher};
+    use std::os::unix::fs::DirBuilderExt;
+    let clang = corebpf::compile::find_clang().ok()?;
+    let cache = corebpf::compile::default_cache_dir();
+    let vmlinux = corebpf::compile::vmlinux_h_dir(&opts.kernel_btf, &cache).ok()?;
+    let headers = corebpf::compile::headers_dir(&cache).ok()?;
+    let args: Vec<OsString> = vec![
+        "-g".into(),
+        format!("-O{}", opts.opt_level).into(),
+        "-target".into(),
+        "bpf".into(),
+        "-D__TARGET_ARCH_x86".into(),
+        format!("-mcpu={}", opts.cpu).into(),
+        "-I".into(),
+        vmlinux.clone().into(),
+        "-I".into(),
+        headers.into(),
+        "-x".into(),
+        "c-header".into(),
+    ];
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&clang, &args).hash(&mut h);
+    let dir = cache.join("run-pch");
+    let pch = dir.join(format!("vmlinux-{:016x}.pch", h.finish()));
+    if pch.exists() {
+        return Some(pch);
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .ok()?;
+    let tmp = dir.join(format!(".{}.tmp", std::process::id()));
+    let ok = Command::new(&clang)
+        .args(&args)
+        .arg(vmlinux.join("vmlinux.h"))
+        .arg("-o")
+        .arg(&tmp)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok && std::fs::rename(&tmp, &pch).is_ok() {
+        return Some(pch);
+    }
+    let _ = std::fs::remove_file(&tmp);
+    None
 }
 
 /// Checks `text` against an enum global before the library encodes it, so a wrong enumerator

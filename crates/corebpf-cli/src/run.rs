@@ -107,18 +107,22 @@ fn object_bytes(file: &Path) -> anyhow::Result<Vec<u8>> {
         opts.extra_args = vec!["-include-pch".into(), pch.clone().into()];
     }
     let mut compiled = corebpf::compile::compile(file, &out, &opts);
-    if let (Err(corebpf::compile::CompileError::Clang { .. }), Some(pch)) = (&compiled, &pch) {
-        let _ = std::fs::remove_file(pch);
+    if let (Err(corebpf::compile::CompileError::Clang { diagnostics, .. }), Some(pch)) =
+        (&compiled, &pch)
+    {
+        // A header clang no longer accepts (another clang build, a changed vmlinux.h) is
+        // rebuilt next time; errors in the program itself are reported from a plain compile.
+        if diagnostics.contains("precompiled") || diagnostics.contains(".pch") {
+            let _ = std::fs::remove_file(pch);
+        }
         compiled = corebpf::compile::compile(file, &out, &Default::default());
     }
-    let bytes = compiled
-        .map_err(anyhow::Error::from)
-        .and_then(|c| {
-            if !c.diagnostics.trim().is_empty() {
-                eprint!("{}", c.diagnostics);
-            }
-            std::fs::read(&c.object).with_context(|| format!("reading {}", c.object.display()))
-        });
+    let bytes = compiled.map_err(anyhow::Error::from).and_then(|c| {
+        if !c.diagnostics.trim().is_empty() {
+            eprint!("{}", c.diagnostics);
+        }
+        std::fs::read(&c.object).with_context(|| format!("reading {}", c.object.display()))
+    });
     let _ = std::fs::remove_dir_all(&dir);
     bytes
 }

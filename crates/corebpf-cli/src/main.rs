@@ -54,9 +54,6 @@ enum Command {
     Cgroup(cgroup::Args),
     /// Run a BPF program (C source or object) around a command: attach, stream events, print maps.
     Run(run::Args),
-    /// (Internal) holds a command for `corebpf run` until its programs are attached.
-    #[command(name = "__run-hold", hide = true)]
-    RunHold(run::HoldArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,7 +70,6 @@ fn main() -> ExitCode {
         Command::Cgroup(args) => cgroup::run(args),
         Command::Load(args) => load::run(args),
         Command::Run(args) => run::run(args),
-        Command::RunHold(args) => run::hold(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -17,6 +17,7 @@ use corebpf::perfbuf::{PerfBuf, PerfBufOptions};
 use corebpf::ringbuf::RingBuf;
 use corebpf::{LoadError, LoadOptions, Object, OpenObject};
 use corebpf_btf::{Btf, TypeKind};
+use corebpf_sys::process::{spawn_held, HeldChild};
 use serde_json::{json, Value};
 
 use crate::run_hist::{self, HistKind};
@@ -389,129 +390,40 @@ fn dump_hist(out: Out, map: &corebpf::Map, name: &str, kind: HistKind) {
     }
 }
 
-/// Arguments of the hidden helper that holds a command for `corebpf run`: it connects to
-/// SOCKET, waits for one byte, then becomes COMMAND (same process id).
-#[derive(clap::Args)]
-pub struct HoldArgs {
-    pub socket: PathBuf,
-    #[arg(last = true, required = true)]
-    pub command: Vec<OsString>,
-}
-
-/// The helper's side: wait for the go byte, then exec the command; exit 127 when the runner
-/// goes away first.
-pub fn hold(args: HoldArgs) -> anyhow::Result<()> {
-    use std::io::Read;
-    use std::os::unix::process::CommandExt;
-    let mut stream = std::os::unix::net::UnixStream::connect(&args.socket)
-        .with_context(|| format!("connecting to {}", args.socket.display()))?;
-    let mut go = [0u8; 1];
-    if !matches!(stream.read(&mut go), Ok(1)) {
-        std::process::exit(127);
-    }
-    drop(stream);
-    let Some((program, rest)) = args.command.split_first() else {
-        std::process::exit(127);
-    };
-    let err = Command::new(program).args(rest).exec();
-    eprintln!(
-        "corebpf run: cannot run {}: {err}",
-        program.to_string_lossy()
-    );
-    std::process::exit(127);
-}
-
 /// The command, started before load (so its PID can be set in globals) and held before it
-/// runs anything: it is this binary's hold helper until released, then execs the command.
+/// runs anything until every program is attached.
 struct Child {
-    child: std::process::Child,
-    go: Option<std::os::unix::net::UnixStream>,
+    held: HeldChild,
     program: String,
 }
 
 impl Child {
     fn start(command: &[OsString]) -> anyhow::Result<Option<Child>> {
-        use std::os::unix::fs::DirBuilderExt;
-        use std::os::unix::net::UnixListener;
-        let Some(program) = command.first() else {
+        let Some((program, args)) = command.split_first() else {
             return Ok(None);
         };
-        let program = program.to_string_lossy().into_owned();
-        let dir = std::env::temp_dir().join(format!("corebpf-run-hold-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
-        let socket = dir.join("go");
-        let result = (|| {
-            let listener = UnixListener::bind(&socket)
-                .with_context(|| format!("listening on {}", socket.display()))?;
-            listener.set_nonblocking(true)?;
-            let exe = std::env::current_exe().context("finding the corebpf binary")?;
-            let mut child = Command::new(exe)
-                .arg("__run-hold")
-                .arg(&socket)
-                .arg("--")
-                .args(command)
-                .spawn()
-                .with_context(|| format!("starting {program}"))?;
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        stream.set_nonblocking(false)?;
-                        return Ok(Child {
-                            child,
-                            go: Some(stream),
-                            program: program.clone(),
-                        });
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) => return Err(anyhow!(e).context("waiting for the held command")),
-                }
-                if let Some(status) = child.try_wait()? {
-                    bail!("{program} could not be started ({status})");
-                }
-                if Instant::now() >= deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    bail!("{program} could not be started (no answer in 10 s)");
-                }
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        })();
-        let _ = std::fs::remove_dir_all(&dir);
-        result.map(Some)
+        let name = program.to_string_lossy().into_owned();
+        let held = spawn_held(program, args).with_context(|| format!("starting {name}"))?;
+        Ok(Some(Child {
+            held,
+            program: name,
+        }))
     }
 
     fn pid(&self) -> u32 {
-        self.child.id()
+        self.held.id()
     }
 
     /// Lets the command run.
     fn release(&mut self) -> anyhow::Result<()> {
-        if let Some(mut go) = self.go.take() {
-            go.write_all(b"g")
-                .with_context(|| format!("releasing {}", self.program))?;
-        }
-        Ok(())
+        self.held
+            .release()
+            .with_context(|| format!("cannot run {}", self.program))
     }
 
     /// The exit status, once the command has exited.
     fn try_wait(&mut self) -> anyhow::Result<Option<ExitStatus>> {
-        Ok(self.child.try_wait()?)
-    }
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        // A command never released exits without running (its helper sees the socket close)
-        // and is reaped here.
-        if let Some(go) = self.go.take() {
-            drop(go);
-            let _ = self.child.wait();
-        }
+        Ok(self.held.try_wait()?)
     }
 }
 
@@ -742,9 +654,10 @@ mod tests {
     #[test]
     fn event_text_lists_fields() {
         let v = json!({"pid": 7, "comm": "true", "args": [1, 2]});
+        // Fields in the JSON object's order (by name).
         assert_eq!(
             event_text("events", &v),
-            "events: pid=7 comm=true args=[1,2]"
+            "events: args=[1,2] comm=true pid=7"
         );
         assert_eq!(event_text("e", &json!("00ff")), "e: 00ff");
         assert_eq!(hex_string(&[0, 255, 16]), "00ff10");

@@ -57,6 +57,20 @@ use crate::{Btf, BtfError, Endian, Kind, Member, Type, TypeId, TypeKind};
 /// bound keeps the recursion's stack use small and turns reference loops into errors.
 const MAX_DEPTH: u32 = 64;
 
+/// Padding is written as unnamed bitfields, one line per 64 bits: a struct declaring more
+/// than this much of it (no real one does) is refused rather than written as millions of lines.
+const MAX_PADDING_BITS: u64 = 8 << 20;
+
+fn check_padding(id: TypeId, from: u64, to: u64) -> Result<(), CDumpError> {
+    if to.saturating_sub(from) > MAX_PADDING_BITS {
+        return Err(CDumpError::Type {
+            id,
+            problem: "more than 1 MiB of padding to write (member offsets or size out of range)",
+        });
+    }
+    Ok(())
+}
+
 /// Output is handed to the writer in chunks of about this size.
 const FLUSH_AT: usize = 1 << 16;
 
@@ -1154,9 +1168,16 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
             self.put_struct_fwd(id, t)?;
         }
         self.put(" {");
+        let size_bits = u64::from(size) * 8;
         let mut cur: u64 = 0;
         for m in members.iter() {
             let off = u64::from(m.bit_offset);
+            if off > size_bits {
+                return Err(CDumpError::Type {
+                    id,
+                    problem: "member offset past the end of the struct",
+                });
+            }
             let mut raised = None;
             if !is_union {
                 let natural = self.natural_pos(cur, &m, l.packed, depth)?;
@@ -1166,6 +1187,7 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
                         raised = raised_align(cur, off, natural_align);
                     }
                     if raised.is_none() {
+                        check_padding(id, cur, off)?;
                         self.put_padding(cur, off, l.packed, lvl + 1);
                     }
                 }
@@ -1187,16 +1209,17 @@ impl<'b, 'a, W: Write + ?Sized> Dumper<'b, 'a, W> {
             }
             self.put(";");
         }
-        let size_bits = u64::from(size) * 8;
         if !is_union {
             let natural_end = round_up(cur, u64::from(l.align) * 8);
             if natural_end != size_bits && cur < size_bits {
+                check_padding(id, cur, size_bits)?;
                 self.put_padding(cur, size_bits, l.packed, lvl + 1);
             }
         } else if l.union_pad {
             self.put("\n");
             self.indent(lvl + 1);
             self.put("struct {");
+            check_padding(id, 0, size_bits)?;
             self.put_padding(0, size_bits, false, lvl + 2);
             self.put("\n");
             self.indent(lvl + 1);

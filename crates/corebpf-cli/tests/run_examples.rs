@@ -662,3 +662,66 @@ fn unprivileged_user_is_told_to_be_root() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn perf_buffer_events_are_decoded() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch("perf");
+    let bin = native(&dir, "getppid_loop", GETPPID_LOOP);
+    let bin = bin.to_str().unwrap();
+    let want = strace_count(&[bin, "30"], Some("getppid"));
+    let src = dir.join("perfev.bpf.c");
+    std::fs::write(
+        &src,
+        r#"#include "vmlinux.h"
+#include <corebpf/bpf.h>
+const volatile __u32 target_pid = 0;
+struct ppid_event { __u32 pid; __s16 seq; char comm[16]; };
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} perf_out SEC(".maps");
+COREBPF_EVENT(perf_out, struct ppid_event);
+__s32 seq = -5;
+SEC("tracepoint/syscalls/sys_enter_getppid")
+int on_getppid(void *ctx)
+{
+	struct ppid_event e = {};
+	e.pid = bpf_get_current_pid_tgid() >> 32;
+	if (e.pid != target_pid)
+		return 0;
+	e.seq = seq++;
+	bpf_get_current_comm(e.comm, sizeof(e.comm));
+	bpf_perf_event_output(ctx, &perf_out, BPF_F_CURRENT_CPU, &e, sizeof(e));
+	return 0;
+}
+COREBPF_LICENSE("GPL");
+"#,
+    )
+    .unwrap();
+    let before = snapshot();
+    let child = Command::new(corebpf())
+        .args(["run", "--json"])
+        .arg(&src)
+        .args(["--set", "target_pid=@child", "--", bin, "30"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let lines = json_lines(&out);
+    let events: Vec<&Value> = lines.iter().filter(|l| l["event"] == "perf_out").collect();
+    assert_eq!(events.len() as u64, want, "{lines:?}");
+    let pid = events[0]["data"]["pid"].as_u64().unwrap();
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["data"]["comm"], "getppid_loop");
+        assert_eq!(e["data"]["pid"].as_u64(), Some(pid));
+        // Signed fields decode as signed numbers, in order (one CPU at a time per process).
+        assert_eq!(e["data"]["seq"].as_i64(), Some(i as i64 - 5));
+    }
+    assert_eq!(global(&lines, "seq").as_i64(), Some(want as i64 - 5));
+    assert_eq!(exit_line(&lines)["exit"], 3);
+    assert_nothing_left(&before, &["on_getppid"], &["perf_out", "perfev.bss"]);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -610,7 +610,7 @@ impl<'a> Object<'a> {
         }
         let data_base = maps.len();
         for (i, d) in self.data.iter().enumerate() {
-            maps.push(self.linked_data_map(object_name, i, d));
+            maps.push(self.linked_data_map(object_name, i, d)?);
         }
         let (values, kconfig_layout, kconfig_map) =
             self.resolve_externs(object_name, target, &mut maps)?;
@@ -743,8 +743,16 @@ impl<'a> Object<'a> {
         object_name: &str,
         index: usize,
         d: &crate::DataSection<'_>,
-    ) -> LinkedMap {
-        let mut initial = vec![0u8; d.size as usize];
+    ) -> Result<LinkedMap, LinkError> {
+        // The section becomes the value of a one-element array map, whose size is a u32.
+        let value_size = u32::try_from(d.size).map_err(|_| LinkError::Map {
+            name: d.name.to_string(),
+            problem: format!(
+                "section of {} bytes is larger than a map value can be (4 GiB)",
+                d.size
+            ),
+        })?;
+        let mut initial = vec![0u8; value_size as usize];
         if d.kind != DataKind::Bss {
             let n = d.data.len().min(initial.len());
             initial[..n].copy_from_slice(&d.data[..n]);
@@ -762,13 +770,13 @@ impl<'a> Object<'a> {
         if self.datasec_is_mmapable(datasec) {
             flags |= BPF_F_MMAPABLE;
         }
-        LinkedMap {
+        Ok(LinkedMap {
             name: internal_map_name(object_name, d.name),
             object_name: d.name.to_string(),
             origin: MapOrigin::Data(index),
             map_type: BPF_MAP_TYPE_ARRAY,
             key_size: 4,
-            value_size: d.size as u32,
+            value_size,
             max_entries: 1,
             map_flags: flags,
             numa_node: None,
@@ -780,7 +788,7 @@ impl<'a> Object<'a> {
             initial: Some(initial),
             freeze: d.kind == DataKind::Rodata,
             slots: Vec::new(),
-        }
+        })
     }
 
     /// Whether the object's BTF lists function `name` in its `.ksyms` DATASEC (declared

@@ -9,6 +9,11 @@ use corebpf_obj::Object;
 
 /// Assembles `body` as the function `prog` of section `socket` with llvm-mc-19.
 fn assemble(name: &str, body: &str) -> Vec<u8> {
+    assemble_with(name, body, "")
+}
+
+/// As [`assemble`], with `extra` (other sections) after the function.
+fn assemble_with(name: &str, body: &str, extra: &str) -> Vec<u8> {
     let dir = std::env::temp_dir().join(format!(
         "corebpf-obj-link-errors-{}-{name}",
         std::process::id()
@@ -18,7 +23,7 @@ fn assemble(name: &str, body: &str) -> Vec<u8> {
     let obj = dir.join(format!("{name}.o"));
     let text = format!(
         "\t.section socket,\"ax\",@progbits\n\t.globl prog\n\t.type prog,@function\nprog:\n{body}\
-         .Lend:\n\t.size prog, .Lend-prog\n\t.section license,\"aw\",@progbits\n\t.asciz \"GPL\"\n"
+         .Lend:\n\t.size prog, .Lend-prog\n\t.section license,\"aw\",@progbits\n\t.asciz \"GPL\"\n{extra}"
     );
     std::fs::write(&src, text).unwrap();
     let out = Command::new("llvm-mc-19")
@@ -69,5 +74,19 @@ fn local_call_outside_the_section() {
     assert_eq!(
         link_error(&bytes),
         "program prog (socket) insn 0: call pc+64 lands outside section socket"
+    );
+}
+
+#[test]
+fn bss_larger_than_a_map_value() {
+    // Found by fuzzing: a .bss of 0x6574617473 bytes was allocated in full.
+    let bytes = assemble_with(
+        "bss",
+        "\tr0 = 0\n\texit\n",
+        "\t.section .bss,\"aw\",@nobits\n\t.globl big\nbig:\n\t.skip 0x100000000\n",
+    );
+    assert_eq!(
+        link_error(&bytes),
+        "map .bss: section of 4294967296 bytes is larger than a map value can be (4 GiB)"
     );
 }

@@ -23,15 +23,27 @@ fuzz_target!(|data: &[u8]| {
             );
             consumed = start + bytes.len();
             assert!(insn.validate().is_ok(), "decoded insn fails validate");
-            let _ = (insn.jump_target(slot), insn.call_target(slot), insn.ld_imm64());
+            let _ = (
+                insn.jump_target(slot),
+                insn.call_target(slot),
+                insn.ld_imm64(),
+            );
             // The verifier syntax drops fields of some kernel-internal forms (a translated
             // call prints only its target), so the text is checked to read back to itself.
             if let Ok(back) = parse_insn(&text) {
-                assert_eq!(back.to_string(), text, "`{text}` reads back as another insn");
+                assert_eq!(
+                    back.to_string(),
+                    text,
+                    "`{text}` reads back as another insn"
+                );
             }
         }
         if let Ok(all) = decode_all(data, endian) {
-            assert_eq!(consumed, data.len(), "decode_all accepted a stream the decoder stopped in");
+            assert_eq!(
+                consumed,
+                data.len(),
+                "decode_all accepted a stream the decoder stopped in"
+            );
             let _ = all.len();
         }
     }

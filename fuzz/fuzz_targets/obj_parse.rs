@@ -22,7 +22,12 @@ fn target_btf() -> &'static [u8] {
             bitfield_size: 0,
         };
         let task = b
-            .add_struct(false, "task_struct", 8, &[member("pid", 0), member("tgid", 32)])
+            .add_struct(
+                false,
+                "task_struct",
+                8,
+                &[member("pid", 0), member("tgid", 32)],
+            )
             .unwrap_or(2);
         let _ = b.add_ref(Kind::Ptr, "", task);
         b.finish().unwrap_or_default()
@@ -33,7 +38,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(obj) = Object::parse(data) else {
         return;
     };
-    let _ = (obj.license, obj.kernel_version, obj.sections.len(), obj.symbols.len());
+    let _ = (
+        obj.license,
+        obj.kernel_version,
+        obj.sections.len(),
+        obj.symbols.len(),
+    );
     for i in 0..obj.sections.len() {
         let _ = obj.section_name(i);
     }
@@ -73,11 +83,19 @@ fuzz_target!(|data: &[u8]| {
     };
     let lookup = |name: &str| (name.len() < 8).then_some(0xffff_ffff_8100_0000u64);
     if let Ok(kernel) = corebpf_btf::Btf::parse(target_btf()) {
-        let target = Target { btfs: vec![&kernel], config: config(), ksym_addr: Some(&lookup) };
+        let target = Target {
+            btfs: vec![&kernel],
+            config: config(),
+            ksym_addr: Some(&lookup),
+        };
         let _ = obj.link("fuzz", &target);
     }
     if let Some(own) = obj.btf.as_ref() {
-        let target = Target { btfs: vec![own], config: config(), ksym_addr: None };
+        let target = Target {
+            btfs: vec![own],
+            config: config(),
+            ksym_addr: None,
+        };
         let _ = obj.link("fuzz", &target);
     }
 });

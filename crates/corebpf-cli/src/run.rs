@@ -503,21 +503,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let mut links = Vec::new();
-    let mut first_error = None;
+    let mut failures = Vec::new();
     for prog in obj.programs() {
         match prog.attach() {
             Ok(link) => links.push(link),
-            Err(e) => {
-                eprintln!("corebpf run: program {} not attached: {e}", prog.name());
-                first_error.get_or_insert(e);
-            }
+            Err(e) => failures.push((prog.name().to_string(), e)),
         }
     }
     if links.is_empty() {
-        match first_error {
-            Some(e) => bail!("no program attached: {e}"),
+        let mut failures = failures.into_iter();
+        match failures.next() {
+            Some((_, first)) => {
+                for (name, e) in failures {
+                    eprintln!("corebpf run: program {name} not attached either: {e}");
+                }
+                bail!("no program attached: {first}");
+            }
             None => bail!("the object has no programs"),
         }
+    }
+    for (name, e) in &failures {
+        eprintln!("corebpf run: program {name} not attached (skipped): {e}");
     }
 
     // Event streams: every ring buffer in one reader, every perf event array in its own.

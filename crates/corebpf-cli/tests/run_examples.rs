@@ -725,3 +725,31 @@ COREBPF_LICENSE("GPL");
     assert_nothing_left(&before, &["on_getppid"], &["perf_out", "perfev.bss"]);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn programs_that_cannot_auto_attach_are_skipped() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch("skip");
+    let src = dir.join("mixed.bpf.c");
+    std::fs::write(
+        &src,
+        "#include \"vmlinux.h\"\n#include <corebpf/bpf.h>\n\
+         __u64 hits;\n\
+         SEC(\"xdp\") int pass_all(struct xdp_md *ctx) { return XDP_PASS; }\n\
+         SEC(\"tracepoint/syscalls/sys_enter_execve\") int on_exec(void *ctx)\n\
+         { __sync_fetch_and_add(&hits, 1); return 0; }\n\
+         COREBPF_LICENSE(\"GPL\");\n",
+    )
+    .unwrap();
+    let before = snapshot();
+    let out = run(&["--json", src.to_str().unwrap(), "--", "/bin/true"]);
+    let lines = json_lines(&out);
+    assert!(global(&lines, "hits").as_u64() >= Some(1));
+    assert_eq!(
+        stderr(&out),
+        "corebpf run: program pass_all not attached (skipped): program pass_all (section xdp): \
+         xdp programs attach to an interface (attach::xdp)\n"
+    );
+    assert_nothing_left(&before, &["pass_all", "on_exec"], &["mixed.bss"]);
+    std::fs::remove_dir_all(&dir).ok();
+}

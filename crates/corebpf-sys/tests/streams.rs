@@ -41,12 +41,12 @@ fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; 8] {
     [code, (src << 4) | dst, o[0], o[1], i[0], i[1], i[2], i[3]]
 }
 
-/// Puts `magic` (one per test: tests share a process) on the stack at r10-8 and the current pid (tgid) at r10-16, then calls `emit`.
+/// Puts `magic` (one per program) on the stack at r10-8 and the caller's pid/tid pair at r10-16,
+/// then emits both. Tests run in threads of one process, so records are matched by thread.
 fn program(map: &OwnedFd, perf: bool, magic: u64) -> OwnedFd {
     let mut p: Vec<u8> = Vec::new();
     p.extend(insn(0xbf, 6, 1, 0, 0)); // r6 = r1 (ctx)
     p.extend(insn(0x85, 0, 0, 0, 14)); // call bpf_get_current_pid_tgid
-    p.extend(insn(0x77, 0, 0, 0, 32)); // r0 >>= 32
     p.extend(insn(0x7b, 10, 0, -16, 0)); // *(u64 *)(r10 -16) = r0
     p.extend(ld_imm64(1, 0, magic)); // r1 = magic ll
     p.extend(insn(0x7b, 10, 1, -8, 0)); // *(u64 *)(r10 -8) = r1
@@ -95,10 +95,16 @@ fn getppid_times(n: usize) {
     }
 }
 
+/// `bpf_get_current_pid_tgid()` of the calling thread: tgid in the high half, tid in the low.
+fn this_thread() -> u64 {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() } as u32;
+    (u64::from(std::process::id()) << 32) | u64::from(tid)
+}
+
 fn ours(rec: &[u8], magic: u64) -> bool {
     rec.len() == 16
-        && u64::from_ne_bytes(rec[0..8].try_into().expect("8 bytes"))
-            == u64::from(std::process::id())
+        && u64::from_ne_bytes(rec[0..8].try_into().expect("8 bytes")) == this_thread()
         && u64::from_ne_bytes(rec[8..16].try_into().expect("8 bytes")) == magic
 }
 

@@ -555,6 +555,7 @@ fn loaded_test_programs_match_bpftool_xlated() {
     use corebpf_testdata::{find, Cpu};
 
     let mut compared = 0;
+    let mut kernel_internal = 0;
     // Programs that load without attaching and pin no maps by name.
     for name in [
         "subprogs",
@@ -620,6 +621,14 @@ fn loaded_test_programs_match_bpftool_xlated() {
                         .collect();
                     i += 1;
                     let what = format!("{} {}: `{line}`", obj.label(), pin.display());
+                    // The verifier's rewrites (e.g. of signed division) may use its auxiliary
+                    // register r11, which is not part of the instruction set the decoder
+                    // accepts; such instructions are counted, not compared.
+                    if text.contains("r11") || text.contains("w11") {
+                        assert!(decode(&bytes, Endian::NATIVE).is_err(), "{what}");
+                        kernel_internal += 1;
+                        continue;
+                    }
                     let (insn, len) =
                         decode(&bytes, Endian::NATIVE).unwrap_or_else(|e| panic!("{what}: {e}"));
                     assert_eq!(len, bytes.len(), "{what}");
@@ -639,6 +648,15 @@ fn loaded_test_programs_match_bpftool_xlated() {
                         // bpftool 7.1 (Debian 12) predates the per-CPU address move and
                         // prints it as a plain `mov`; the kernel's disasm.c names it.
                         Insn::MovPercpuAddr { dst, src } if text == format!("{dst} = {src}") => {}
+                        // bpftool 7.1 also predates cpu v4's sign-extending move and prints it
+                        // without the `(sN)` cast (the opcode and offset still differ).
+                        Insn::MovSx { dst, src, .. }
+                            if text == format!("{dst} = {src}")
+                                || text == format!("{} = {}", dst.name32(), src.name32()) => {}
+                        // bpftool 7.1 predates cpu v4's signed division and modulo too.
+                        _ if insn.off() == 1
+                            && (ours.replace(" s/= ", " /= ") == text
+                                || ours.replace(" s%= ", " %= ") == text) => {}
                         _ => assert_eq!(ours, text, "{what}"),
                     }
                     compared += 1;
@@ -646,6 +664,8 @@ fn loaded_test_programs_match_bpftool_xlated() {
             }
         }
     }
-    eprintln!("{compared} translated instructions agree with bpftool");
+    eprintln!(
+        "{compared} translated instructions agree with bpftool ({kernel_internal} use the kernel's r11)"
+    );
     assert!(compared > 200, "only {compared} instructions compared");
 }

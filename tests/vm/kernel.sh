@@ -150,8 +150,13 @@ vm_busybox() {
 		vm_apt_ready "$arch"
 		deb=$(ls -t "$VM_CACHE"/busybox-static_*_"$arch".deb 2>/dev/null | head -n1)
 		if [ -z "$deb" ]; then
-			(cd "$VM_CACHE" && apt-get download -q "busybox-static:$arch" >&2) ||
-				vm_die "apt-get download busybox-static:$arch failed"
+			if ! (cd "$VM_CACHE" && apt-get download -q "busybox-static:$arch" >&2); then
+				# Stale lists or a passing mirror/lock problem: refresh once and retry.
+				vm_log "apt-get download busybox-static:$arch failed; refreshing the package lists"
+				apt-get update -qq >&2 || true
+				(cd "$VM_CACHE" && apt-get download -q "busybox-static:$arch" >&2) ||
+					vm_die "apt-get download busybox-static:$arch failed"
+			fi
 			deb=$(ls -t "$VM_CACHE"/busybox-static_*_"$arch".deb 2>/dev/null | head -n1)
 		fi
 		[ -n "$deb" ] || vm_die "no busybox-static:$arch package in $VM_CACHE"

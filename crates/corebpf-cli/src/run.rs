@@ -660,10 +660,10 @@ mod tests {
     #[test]
     fn event_text_lists_fields() {
         let v = json!({"pid": 7, "comm": "true", "args": [1, 2]});
-        // Fields in the JSON object's order (by name).
+        // Fields in the order the struct declares them.
         assert_eq!(
             event_text("events", &v),
-            "events: args=[1,2] comm=true pid=7"
+            "events: pid=7 comm=true args=[1,2]"
         );
         assert_eq!(event_text("e", &json!("00ff")), "e: 00ff");
         assert_eq!(hex_string(&[0, 255, 16]), "00ff10");

@@ -13,9 +13,9 @@ pub mod mmap;
 pub mod netlink;
 pub mod netlink_query;
 pub mod perf;
-pub mod process;
 pub mod probe;
 pub mod probe_features;
+pub mod process;
 pub mod tracefs;
 
 pub use error::{Error, Result};

@@ -147,7 +147,7 @@ vm_busybox() {
 	fi
 	local dir=$VM_CACHE/$arch/busybox deb
 	if [ ! -x "$dir/bin/busybox" ]; then
-		mkdir -p "$VM_CACHE"
+		mkdir -p "$VM_CACHE/$arch"
 		vm_apt_ready "$arch"
 		deb=$(ls -t "$VM_CACHE"/busybox-static_*_"$arch".deb 2>/dev/null | head -n1)
 		if [ -z "$deb" ]; then

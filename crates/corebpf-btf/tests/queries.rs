@@ -295,6 +295,7 @@ fn core_candidates_match_libbpf() {
             std::process::id(),
             o.name
         );
+        let _by_name = corebpf_testdata::ByNamePins::new(o.name);
         let out = Command::new("bpftool")
             .args(["-d", "prog", "loadall"])
             .arg(o.path())

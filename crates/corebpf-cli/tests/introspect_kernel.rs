@@ -294,6 +294,7 @@ fn xlated_dump_of_the_test_objects_matches_bpftool() {
             progs: HashMap::new(),
             scratch: std::env::temp_dir().join(format!("corebpf-introspect-none-{name}")),
         };
+        let _by_name = corebpf_testdata::ByNamePins::new(name);
         let out = Command::new("bpftool")
             .args(["prog", "loadall"])
             .arg(obj.path())

@@ -173,3 +173,35 @@ mod tests {
         assert!(text.contains("struct task_struct {"));
     }
 }
+
+/// Maps of the test programs declared `LIBBPF_PIN_BY_NAME`: libbpf (and so `bpftool prog
+/// loadall`) pins them under `/sys/fs/bpf` whatever directory the programs go to.
+const PINNED_BY_NAME: &[(&str, &[&str])] = &[("maps", &["flows", "outer_hash"])];
+
+/// Removes, on drop, the by-name pins of object `name` that did not exist when it was created:
+/// hold one around a `bpftool prog loadall` of a test object so the run leaves nothing behind.
+#[derive(Debug)]
+pub struct ByNamePins {
+    created_by_us: Vec<std::path::PathBuf>,
+}
+
+impl ByNamePins {
+    pub fn new(name: &str) -> ByNamePins {
+        let created_by_us = PINNED_BY_NAME
+            .iter()
+            .filter(|(obj, _)| *obj == name)
+            .flat_map(|(_, maps)| maps.iter())
+            .map(|m| Path::new("/sys/fs/bpf").join(m))
+            .filter(|p| !p.exists())
+            .collect();
+        ByNamePins { created_by_us }
+    }
+}
+
+impl Drop for ByNamePins {
+    fn drop(&mut self) {
+        for p in &self.created_by_us {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}

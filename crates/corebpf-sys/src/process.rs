@@ -1,10 +1,24 @@
 //! Starting a command that waits until its parent says go (so tracing is attached before the
-//! command's first instruction).
+//! command's first instruction), and stopping it again.
 //!
 //! `std::process::Command::spawn` waits for the child to `exec`, so a child held *before*
 //! exec cannot be built on it; this module forks and execs itself. Everything the child needs
-//! (path, argument and environment vectors) is prepared before `fork`, and the child only calls
-//! async-signal-safe functions (`read`, `write`, `execve`, `_exit`).
+//! (path, argument and environment vectors, its name) is prepared before `fork`, and the child
+//! only calls async-signal-safe functions (`prctl`, `getppid`, `read`, `write`, `execve`,
+//! `_exit`).
+//!
+//! Before it blocks, the child
+//!
+//! - asks for `SIGKILL` when its parent dies (`PR_SET_PDEATHSIG`), so the command never outlives
+//!   the process that started it, even when that process is killed with `SIGKILL` and has no
+//!   chance to clean up. The setting survives `execve` except into a set-user-ID, set-group-ID
+//!   or file-capability program, and it follows the *thread* that forked: spawn from a thread
+//!   that lives as long as the command should;
+//! - names itself after the command's file name (`PR_SET_NAME`, 15 bytes), so what tracing sees
+//!   of it before `exec` (the `sys_enter_execve` of the command itself) carries the command's
+//!   name rather than the parent's.
+//!
+//! A [`HeldChild`] that is dropped without being waited for is killed and reaped.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io::{self, Read, Write};
@@ -13,8 +27,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
+use std::time::{Duration, Instant};
 
 use crate::{Error, Result};
+
+/// The longest name a task can have (`TASK_COMM_LEN` less its NUL).
+const COMM_LEN: usize = 15;
 
 /// A forked child held before `exec` until [`HeldChild::release`].
 #[derive(Debug)]
@@ -23,6 +41,17 @@ pub struct HeldChild {
     go: Option<OwnedFd>,
     exec_err: Option<OwnedFd>,
     status: Option<ExitStatus>,
+}
+
+/// How [`HeldChild::terminate`] ended the child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Termination {
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// The signal sent to end it: `None` when it had already exited (or was still held and
+    /// left without running anything), `SIGTERM`, or `SIGKILL` when it outlived the grace
+    /// period.
+    pub sent: Option<i32>,
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
@@ -68,12 +97,26 @@ fn resolve(program: &OsStr) -> Result<PathBuf> {
     })
 }
 
+/// The name a task running `program` gets from the kernel: its file name, cut to 15 bytes.
+fn comm_of(program: &OsStr) -> CString {
+    let bytes = program.as_bytes();
+    let base = bytes.rsplit(|&b| b == b'/').next().unwrap_or(bytes);
+    let base = &base[..base.len().min(COMM_LEN)];
+    // A NUL would end the name early anyway: keep what precedes it.
+    let base = base.split(|&b| b == 0).next().unwrap_or_default();
+    CString::new(base).unwrap_or_default()
+}
+
 /// Forks a child that will run `program args...` once released; until then it blocks. If the
-/// handle is dropped (or [`HeldChild::abandon`]ed) first, the child exits with status 127
-/// without running anything.
+/// handle is [`HeldChild::abandon`]ed first, the child exits with status 127 without running
+/// anything; if it is dropped, the child is killed and reaped. The child is killed when the
+/// calling thread ends (see the module notes).
 pub fn spawn_held(program: &OsStr, args: &[OsString]) -> Result<HeldChild> {
     const OP: &str = "start command";
     let path = cstr(OP, resolve(program)?.as_os_str())?;
+    let comm = comm_of(program);
+    // SAFETY: getpid has no arguments and cannot fail.
+    let parent = unsafe { libc::getpid() };
     let mut argv_c = vec![cstr(OP, program)?];
     for a in args {
         argv_c.push(cstr(OP, a)?);
@@ -106,6 +149,19 @@ pub fn spawn_held(program: &OsStr, args: &[OsString]) -> Result<HeldChild> {
         // before fork and stay valid until execve or _exit.
         unsafe {
             libc::close(go_wr.as_raw_fd());
+            // Die with the parent; if it is already gone (it died between fork and here, and
+            // this process was reparented), do not start anything.
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
+            if libc::getppid() != parent {
+                libc::_exit(127);
+            }
+            libc::prctl(libc::PR_SET_NAME, comm.as_ptr() as libc::c_ulong, 0, 0, 0);
             let mut b = [0u8; 1];
             if libc::read(go_rd.as_raw_fd(), b.as_mut_ptr().cast(), 1) != 1 {
                 libc::_exit(127);
@@ -226,14 +282,57 @@ impl HeldChild {
         self.exec_err.take();
         self.wait()
     }
+
+    /// Whether the child has been released to run its command.
+    pub fn is_released(&self) -> bool {
+        self.go.is_none()
+    }
+
+    /// Ends the child and reaps it: a child still held exits without running anything; a
+    /// running one gets `SIGTERM`, then `SIGKILL` if it has not exited after `grace`.
+    pub fn terminate(&mut self, grace: Duration) -> Result<Termination> {
+        if let Some(status) = self.try_wait()? {
+            return Ok(Termination { status, sent: None });
+        }
+        if !self.is_released() {
+            self.go.take();
+            self.exec_err.take();
+            let status = self.wait()?;
+            return Ok(Termination { status, sent: None });
+        }
+        self.signal(libc::SIGTERM)?;
+        let deadline = Instant::now() + grace;
+        loop {
+            if let Some(status) = self.try_wait()? {
+                return Ok(Termination {
+                    status,
+                    sent: Some(libc::SIGTERM),
+                });
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            std::thread::sleep((deadline - now).min(Duration::from_millis(5)));
+        }
+        self.signal(libc::SIGKILL)?;
+        let status = self.wait()?;
+        Ok(Termination {
+            status,
+            sent: Some(libc::SIGKILL),
+        })
+    }
 }
 
 impl Drop for HeldChild {
     fn drop(&mut self) {
-        // A held child exits on its own once the go pipe closes; reap it if it already has.
+        // Nothing may outlive its handle: a held child would exit by itself once the go pipe
+        // closes, a running one is killed; both are reaped here so no zombie stays either.
         self.go.take();
+        self.exec_err.take();
         if self.status.is_none() {
-            let _ = self.waitpid(libc::WNOHANG);
+            let _ = self.signal(libc::SIGKILL);
+            let _ = self.waitpid(0);
         }
     }
 }
@@ -272,5 +371,97 @@ mod tests {
         let err = held.release().expect_err("exec must fail");
         assert_eq!(err.errno(), Some(libc::ENOENT), "{err}");
         assert!(spawn_held(OsStr::new("corebpf-no-such-command"), &[]).is_err());
+    }
+
+    fn comm(pid: u32) -> String {
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .expect("comm")
+            .trim_end()
+            .to_string()
+    }
+
+    #[test]
+    fn held_child_carries_the_command_s_name() {
+        let held = spawn_held(OsStr::new("/bin/true"), &[]).expect("spawn");
+        // The name is set before the child blocks; give it a moment to get there.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while comm(held.id()) != "true" && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(comm(held.id()), "true");
+        assert_eq!(held.abandon().expect("reap").code(), Some(127));
+        assert_eq!(
+            comm_of(OsStr::new("/opt/x/a-very-long-command-name")).to_bytes(),
+            b"a-very-long-com"
+        );
+        assert_eq!(comm_of(OsStr::new("ls")).to_bytes(), b"ls");
+    }
+
+    #[test]
+    fn terminate_sends_sigterm_then_sigkill() {
+        let mut held = spawn_held(OsStr::new("sleep"), &["30".into()]).expect("spawn");
+        held.release().expect("release");
+        let t = held.terminate(Duration::from_secs(5)).expect("terminate");
+        assert_eq!(t.sent, Some(libc::SIGTERM));
+        assert_eq!(t.status.signal(), Some(libc::SIGTERM));
+
+        // A command that ignores SIGTERM is killed once the grace period is over.
+        let mut held = spawn_held(
+            OsStr::new("sh"),
+            &["-c".into(), "trap '' TERM; exec sleep 30".into()],
+        )
+        .expect("spawn");
+        held.release().expect("release");
+        // Let the shell install its trap before the signal comes.
+        std::thread::sleep(Duration::from_millis(300));
+        let start = Instant::now();
+        let t = held
+            .terminate(Duration::from_millis(400))
+            .expect("terminate");
+        assert_eq!(t.sent, Some(libc::SIGKILL));
+        assert_eq!(t.status.signal(), Some(libc::SIGKILL));
+        assert!(start.elapsed() >= Duration::from_millis(400));
+        assert!(start.elapsed() < Duration::from_secs(10));
+
+        // A held child is let go without running anything; an exited one is just reported.
+        let mut held = spawn_held(OsStr::new("sleep"), &["30".into()]).expect("spawn");
+        let t = held.terminate(Duration::from_secs(1)).expect("terminate");
+        assert_eq!((t.sent, t.status.code()), (None, Some(127)));
+        let mut held = spawn_held(OsStr::new("true"), &[]).expect("spawn");
+        held.release().expect("release");
+        while held.try_wait().expect("try_wait").is_none() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let t = held.terminate(Duration::from_secs(1)).expect("terminate");
+        assert_eq!((t.sent, t.status.code()), (None, Some(0)));
+    }
+
+    #[test]
+    fn dropping_a_running_child_kills_and_reaps_it() {
+        let mut held = spawn_held(OsStr::new("sleep"), &["30".into()]).expect("spawn");
+        held.release().expect("release");
+        let pid = held.id();
+        let start = Instant::now();
+        drop(held);
+        assert!(start.elapsed() < Duration::from_secs(5));
+        // Reaped: not even a zombie is left.
+        assert!(!Path::new(&format!("/proc/{pid}")).exists());
+    }
+
+    #[test]
+    fn the_command_dies_with_the_thread_that_started_it() {
+        // PR_SET_PDEATHSIG fires when the forking thread ends: a thread standing in for a
+        // parent process that is killed.
+        let mut held = std::thread::spawn(|| {
+            let mut held = spawn_held(OsStr::new("sleep"), &["30".into()]).expect("spawn");
+            held.release().expect("release");
+            held
+        })
+        .join()
+        .expect("thread");
+        let start = Instant::now();
+        let status = held.wait().expect("wait");
+        assert_eq!(status.signal(), Some(libc::SIGKILL));
+        assert!(start.elapsed() < Duration::from_secs(10));
     }
 }

@@ -15,7 +15,8 @@
 # FUZZ_SANITIZER=none builds the targets without AddressSanitizer (cargo fuzz -s none): the
 # fuzzed crates contain no unsafe code, so the sanitizer adds cost without finding more; panics,
 # timeouts and the RSS limit are still caught. The default
-# is cargo-fuzz's (address).
+# is cargo-fuzz's (address). FUZZ_RUNS=N also stops a run after N executions
+# (`FUZZ_RUNS=10000000 scripts/fuzz.sh run TARGET 3600`: 10 million runs or one hour).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 fuzz=$repo/fuzz
@@ -132,8 +133,10 @@ run() {
 	local status=0 start=$SECONDS
 	local sanitizer=()
 	[ -n "${FUZZ_SANITIZER:-}" ] && sanitizer=(-s "$FUZZ_SANITIZER")
+	local runs=()
+	[ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
 	(cd "$fuzz" && cargo fuzz run -O "${sanitizer[@]}" "$target" -- -max_total_time="$secs" -timeout=10 \
-		-rss_limit_mb=4096 -max_len=1048576 -print_final_stats=1) >"$log" 2>&1 || status=$?
+		-rss_limit_mb=4096 -max_len=1048576 -print_final_stats=1 "${runs[@]}") >"$log" 2>&1 || status=$?
 	local execs crashes
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	crashes=$(($(find "$fuzz/artifacts/$target" -type f | wc -l) - before))

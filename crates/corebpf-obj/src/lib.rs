@@ -62,6 +62,7 @@ pub mod link;
 mod maps;
 mod object;
 mod prog;
+pub mod struct_ops;
 
 pub use corebpf_btf::Endian;
 pub use error::ObjError;
@@ -71,6 +72,7 @@ pub use object::{
     RelocKind, Section, SectionKind, Symbol, SymbolBinding, SymbolKind, Variable,
 };
 pub use prog::{AttachType, ProgType, ProgramKind};
+pub use struct_ops::{StructOpsMap, StructOpsMember};
 
 /// Size of one BPF instruction slot in bytes.
 pub const INSN_SIZE: usize = 8;

@@ -73,6 +73,8 @@ pub struct Section<'a> {
     pub size: u64,
     /// The bytes (empty for `SHT_NOBITS`).
     pub data: &'a [u8],
+    /// `sh_info`: for a relocation section, the index of the section it applies to.
+    pub info: u32,
 }
 
 /// ELF symbol type, as far as BPF objects use them.
@@ -380,6 +382,7 @@ impl<'a> Object<'a> {
                 flags,
                 size: sh.sh_size(e),
                 data: bytes,
+                info: sh.sh_info(e),
             });
         }
         let section_name = |i: usize| sections.get(i).map_or("?", |s| s.name);

@@ -26,6 +26,10 @@ pub struct Args {
     /// strings for char arrays). Repeatable.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
+    /// The loaded BPF program that freplace programs (and fentry/fexit/fmod_ret programs whose
+    /// function is not the kernel's) attach to: `id:N`, `pinned:PATH` or a path on bpffs.
+    #[arg(long, value_name = "TARGET")]
+    pub attach_target: Option<String>,
     /// Also print every CO-RE relocation applied and keep the verifier's log statistics.
     #[arg(long, short)]
     pub verbose: bool,
@@ -38,6 +42,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .split_once('=')
             .with_context(|| format!("--set {s}: expected NAME=VALUE"))?;
         open.set_global_str(name.trim(), value)?;
+    }
+    if let Some(t) = &args.attach_target {
+        open.set_default_attach_target(corebpf::AttachTarget::parse(t)?)
+            .with_context(|| format!("--attach-target {t}"))?;
     }
     let opts = LoadOptions {
         target_btf: args.target_btf.clone(),
@@ -82,6 +90,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?;
         if let Some(id) = p.attach_btf_id() {
             write!(out, "  attach_btf_id {id}")?;
+        }
+        if let Some(t) = p.target_program() {
+            write!(out, "  target {t}")?;
         }
         writeln!(out)?;
         if args.verbose {

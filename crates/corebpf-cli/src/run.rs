@@ -53,6 +53,10 @@ pub struct Args {
     /// Relocate against this BTF file (raw or .gz) instead of the running kernel's.
     #[arg(long, value_name = "FILE")]
     pub target_btf: Option<PathBuf>,
+    /// The loaded BPF program that freplace programs (and fentry/fexit/fmod_ret programs whose
+    /// function is not the kernel's) attach to: `id:N`, `pinned:PATH` or a path on bpffs.
+    #[arg(long, value_name = "TARGET")]
+    pub attach_target: Option<String>,
     /// The command to run, held until every program is attached; the run ends when it exits.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
@@ -491,6 +495,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut child = Child::start(&args.command)?;
     apply_sets(&mut open, btf, &args.set, child.as_ref().map(Child::pid))?;
 
+    if let Some(t) = &args.attach_target {
+        open.set_default_attach_target(corebpf::AttachTarget::parse(t)?)
+            .with_context(|| format!("--attach-target {t}"))?;
+    }
     let opts = LoadOptions {
         target_btf: args.target_btf.clone(),
         ..Default::default()

@@ -500,7 +500,12 @@ pub fn auto_attach_kind(prog_type: ProgType, attach: Option<AttachType>) -> Auto
         }
         ProgType::SkLookup => AutoAttach::NeedsTarget("a network namespace (attach::sk_lookup)"),
         ProgType::SkSkb | ProgType::SkMsg => AutoAttach::NeedsTarget("a sockmap (attach::sockmap)"),
-        ProgType::Ext => AutoAttach::NeedsTarget("a target program (attach::freplace)"),
+        ProgType::StructOps => {
+            AutoAttach::NeedsTarget("its struct_ops map (Object::attach_struct_ops)")
+        }
+        ProgType::Ext => AutoAttach::NeedsTarget(
+            "a target program (OpenObject::set_attach_target before load, or attach::freplace)",
+        ),
         _ => AutoAttach::NeedsTarget("an explicit attach call"),
     }
 }
@@ -522,6 +527,9 @@ impl Program {
         let kind = corebpf_obj::ProgramKind::from_section_name(section);
         let retprobe = kind.is_some_and(|k| k.is_return_probe());
         let pattern = kind.map_or("", |k| k.pattern);
+        if prog_type == ProgType::Ext {
+            return crate::attach_target::attach_ext(self);
+        }
         match auto_attach_kind(prog_type, self.expected_attach_type()) {
             AutoAttach::Tracepoint => {
                 let (cat, name) = target.split_once('/').ok_or_else(|| AttachError::Target {
@@ -539,7 +547,11 @@ impl Program {
                 }
                 raw_tracepoint(fd, target)
             }
-            AutoAttach::Tracing => tracing(fd, &format!("{pattern} {target}")),
+            AutoAttach::Tracing => tracing(
+                fd,
+                &crate::attach_target::trace_description(self, pattern)
+                    .unwrap_or_else(|| format!("{pattern} {target}")),
+            ),
             AutoAttach::Iter => iter(fd, target),
             AutoAttach::Uprobe | AutoAttach::Kprobe if pattern.starts_with('k') => {
                 let (func, off) = match target.split_once('+') {

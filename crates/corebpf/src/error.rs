@@ -87,6 +87,9 @@ pub enum LoadError {
         core_access: Option<String>,
         hint: Option<&'static str>,
     },
+    /// A target program (of freplace, or fentry/fexit on a BPF program) cannot be used.
+    #[error("attach target {target}: {problem}")]
+    AttachTarget { target: String, problem: String },
     /// Pinning or opening a pinned object failed.
     #[error("pin {}: {problem}", path.display())]
     Pin { path: PathBuf, problem: String },

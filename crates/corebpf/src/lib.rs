@@ -20,6 +20,7 @@ pub use corebpf_insn as insn;
 pub use corebpf_obj as obj;
 
 pub mod attach;
+pub mod attach_target;
 pub mod btf_fixup;
 pub mod compile;
 mod error;
@@ -39,6 +40,7 @@ pub mod usdt;
 mod value;
 pub mod verifier;
 
+pub use attach_target::AttachTarget;
 pub use error::{LoadError, SourceLine, LOG_TAIL_LINES};
 pub use link::{AttachError, Link};
 pub use map::{possible_cpus, Map, MapKeys};

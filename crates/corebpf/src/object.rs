@@ -80,6 +80,8 @@ pub struct OpenObject {
     globals: Vec<GlobalVar>,
     /// (section, offset, bytes) written over the initial contents at load.
     overrides: Vec<(String, u64, Vec<u8>)>,
+    /// Target programs of freplace and fentry/fexit-on-BPF programs.
+    pub(crate) attach_targets: crate::attach_target::AttachTargets,
 }
 
 /// Kernel objects of a loaded BPF object. Dropping it closes every map and program fd (pinned
@@ -161,6 +163,7 @@ impl OpenObject {
             maps,
             globals,
             overrides: Vec::new(),
+            attach_targets: Default::default(),
         })
     }
 
@@ -337,7 +340,15 @@ impl OpenObject {
         // Programs.
         let mut programs = Vec::with_capacity(progs_plan.len());
         for p in &progs_plan {
-            programs.push(load_program(p, &maps, btf_fd.as_ref(), features, opts)?);
+            let target = self.attach_targets.resolve(p)?;
+            programs.push(load_program(
+                p,
+                &maps,
+                btf_fd.as_ref(),
+                features,
+                opts,
+                target,
+            )?);
         }
         for (mi, m) in maps_plan.iter().enumerate() {
             for (index, target) in &m.slots {
@@ -660,6 +671,7 @@ fn load_program(
     btf_fd: Option<&OwnedFd>,
     features: BtfFeatures,
     opts: &LoadOptions,
+    target: Option<crate::attach_target::Resolved>,
 ) -> Result<Program, LoadError> {
     let mut insns = p.insns.clone();
     for r in &p.map_refs {
@@ -718,7 +730,10 @@ fn load_program(
             }
         }
     }
-    let attach_btf_id = attach_btf_id(p)?;
+    let attach_btf_id = match &target {
+        Some(t) => Some(t.btf_id),
+        None => attach_btf_id(p)?,
+    };
     let use_btf = btf_fd.is_some() && features.func;
     let func_info: Vec<u8> = if use_btf {
         p.func_info
@@ -764,6 +779,7 @@ fn load_program(
         line_info: &line_info,
         line_info_rec_size: 16,
         attach_btf_id: attach_btf_id.unwrap_or(0),
+        attach_fd: target.as_ref().map(|t| t.fd.as_fd()),
         fd_array: &fd_array,
         log_level: opts.log_level,
         ..Default::default()
@@ -776,6 +792,7 @@ fn load_program(
             expected_attach_type: p.expected_attach_type,
             attach_target: p.attach_target.clone(),
             attach_btf_id,
+            target_prog: target.map(crate::attach_target::Resolved::into_target),
             fd,
             insn_count: insns.len() / 8,
             log: (!log.is_empty()).then_some(log),
@@ -828,7 +845,7 @@ fn explain(p: &ProgPlan, e: corebpf_sys::Error) -> LoadError {
                     Some(T::Tracing | T::Lsm | T::Ext | T::StructOps)
                 ) {
                     problem.push_str(
-                        " (tracing programs — fentry, fexit, fmod_ret, lsm — attach through BPF trampolines, which this kernel's configuration or security policy does not allow)",
+                        " (tracing programs — fentry, fexit, fmod_ret, lsm, freplace — attach through BPF trampolines, which this kernel's configuration or security policy does not allow)",
                     );
                 } else {
                     problem.push_str(" (loading BPF programs needs CAP_BPF/CAP_SYS_ADMIN)");

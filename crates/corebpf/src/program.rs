@@ -21,6 +21,8 @@ pub struct Program {
     pub(crate) expected_attach_type: Option<u32>,
     pub(crate) attach_target: Option<String>,
     pub(crate) attach_btf_id: Option<u32>,
+    /// The BPF program it was loaded against (freplace, fentry/fexit on a BPF function).
+    pub(crate) target_prog: Option<crate::attach_target::TargetProgram>,
     pub(crate) fd: OwnedFd,
     pub(crate) insn_count: usize,
     pub(crate) log: Option<String>,

@@ -8,6 +8,7 @@ mod btf;
 mod cbpf;
 mod cgroup;
 mod feature;
+mod gen;
 mod introspect;
 mod introspect_btf;
 mod link;
@@ -54,10 +55,18 @@ enum Command {
     Cgroup(cgroup::Args),
     /// Run a BPF program (C source or object) around a command: attach, stream events, print maps.
     Run(run::Args),
+    /// Generate files from objects: `min-btf` (the BTF types their CO-RE relocations need).
+    Gen(gen::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Commands the kernel refuses without privileges, and the capabilities they need.
+    let privileged: Option<(String, &[run::Cap])> = match &cli.command {
+        Command::Load(_) => Some(("load".into(), &[run::CAP_BPF, run::CAP_PERFMON])),
+        Command::Prog(_) => Some((command_words(2), &[run::CAP_SYS_ADMIN])),
+        _ => None,
+    };
     let result = match cli.command {
         Command::Objdump(args) => objdump::run(args),
         Command::Btf(args) => btf::run(args),
@@ -70,6 +79,7 @@ fn main() -> ExitCode {
         Command::Cgroup(args) => cgroup::run(args),
         Command::Load(args) => load::run(args),
         Command::Run(args) => run::run(args),
+        Command::Gen(args) => gen::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -80,6 +90,14 @@ fn main() -> ExitCode {
                 .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
             {
                 return ExitCode::SUCCESS;
+            }
+            // A refusal for want of privilege is said in one sentence naming what is missing.
+            if let Some((command, caps)) = privileged.filter(|_| not_permitted(&err)) {
+                let missing = run::missing_caps(caps);
+                if !missing.is_empty() {
+                    eprintln!("corebpf: {}", run::needs_root(&command, &missing));
+                    return ExitCode::FAILURE;
+                }
             }
             eprintln!("corebpf: {}", error_text(&err));
             ExitCode::FAILURE
@@ -102,4 +120,24 @@ fn error_text(err: &anyhow::Error) -> String {
         text.push_str(&msg);
     }
     text
+}
+
+/// Whether the kernel refused with EPERM somewhere in the error's chain.
+fn not_permitted(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.raw_os_error() == Some(1))
+            || cause.to_string().contains("Operation not permitted")
+    })
+}
+
+/// Up to `n` leading words of the command line (`prog list`), for messages.
+fn command_words(n: usize) -> String {
+    std::env::args()
+        .skip(1)
+        .take_while(|a| !a.starts_with('-') && a.bytes().all(|b| b.is_ascii_lowercase()))
+        .take(n)
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -60,6 +60,7 @@ pub mod ctype;
 mod error;
 pub mod link;
 mod maps;
+pub mod min_btf;
 mod object;
 mod prog;
 pub mod struct_ops;

@@ -587,6 +587,18 @@ impl<'a> Object<'a> {
         object_name: &str,
         target: &Target<'_, '_>,
     ) -> Result<Linked<'a>, LinkError> {
+        self.link_with_core_btfs(object_name, target, &target.btfs)
+    }
+
+    /// [`link`](Self::link), with CO-RE relocations computed against `core_btfs` (a custom or
+    /// minimal BTF of the kernel, first, then split module BTFs) while typed ksyms and kfuncs
+    /// are still resolved against `target.btfs` (the running kernel's own BTF).
+    pub fn link_with_core_btfs<'t, 'b>(
+        &self,
+        object_name: &str,
+        target: &Target<'_, '_>,
+        core_btfs: &[&'t Btf<'b>],
+    ) -> Result<Linked<'a>, LinkError> {
         let order = Order(self.endian);
         let ext = self.btf_ext()?;
         // Maps: user maps, then data sections, then .kconfig.
@@ -620,9 +632,8 @@ impl<'a> Object<'a> {
         let mut cand_cache: HashMap<TypeId, Vec<Candidate<'_, '_>>> = HashMap::new();
         // Targets with a name index answer each local type with hash probes; otherwise the
         // candidates of every local type are found at once, in one pass over each target.
-        let indexed = target.btfs.iter().all(|b| b.has_name_index());
-        if let (Some(ext), Some(local), false) =
-            (&ext, &self.btf, target.btfs.is_empty() || indexed)
+        let indexed = core_btfs.iter().all(|b| b.has_name_index());
+        if let (Some(ext), Some(local), false) = (&ext, &self.btf, core_btfs.is_empty() || indexed)
         {
             let ids: Vec<TypeId> = ext
                 .core_relos()
@@ -630,7 +641,7 @@ impl<'a> Object<'a> {
                 .collect();
             // A bad local type id fails here; the per-relocation search below then names the
             // relocation.
-            if let Ok(c) = core_relo::find_candidates_batch(local, &ids, &target.btfs) {
+            if let Ok(c) = core_relo::find_candidates_batch(local, &ids, core_btfs) {
                 cand_cache = c;
             }
         }
@@ -659,7 +670,7 @@ impl<'a> Object<'a> {
                         }));
                     }
                 }
-                self.apply_core(ps, ext, target, &mut st, &mut cand_cache)?;
+                self.apply_core(ps, ext, core_btfs, &mut st, &mut cand_cache)?;
             }
             sections.insert(ps.section, st);
         }
@@ -1067,7 +1078,7 @@ impl<'a> Object<'a> {
         &self,
         ps: &ProgramSection<'a>,
         ext: &BtfExt<'a>,
-        target: &Target<'t, 'b>,
+        core_btfs: &[&'t Btf<'b>],
         st: &mut SectionState<'_>,
         cache: &mut HashMap<TypeId, Vec<Candidate<'t, 'b>>>,
     ) -> Result<(), LinkError> {
@@ -1081,7 +1092,7 @@ impl<'a> Object<'a> {
             section: ps.name.to_string(),
             problem: "the object has no .BTF".into(),
         })?;
-        if target.btfs.is_empty() {
+        if core_btfs.is_empty() {
             return Err(LinkError::NoBtf {
                 section: ps.name.to_string(),
                 problem: "no target BTF was given".into(),
@@ -1101,9 +1112,9 @@ impl<'a> Object<'a> {
             };
             let cands = match cache.entry(r.type_id) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => v.insert(
-                    core_relo::find_candidates(local, r.type_id, &target.btfs).map_err(wrap)?,
-                ),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(core_relo::find_candidates(local, r.type_id, core_btfs).map_err(wrap)?)
+                }
             };
             let res = core_relo::relocate(local, r.type_id, r.access_str, r.kind, cands, big)
                 .map_err(wrap)?;

@@ -78,6 +78,9 @@ pub(crate) struct ProgPlan {
     pub attach_target: Option<String>,
     /// The attach target is a kernel BTF type or function (tp_btf, fentry, lsm, iter...).
     pub btf_target: bool,
+    /// struct_ops programs: the kernel struct's BTF id (the member index is the expected
+    /// attach type).
+    pub struct_ops_btf_id: Option<u32>,
     pub sleepable: bool,
     pub frags: bool,
     /// Instruction bytes, host order.
@@ -199,8 +202,27 @@ pub(crate) fn link(
     }
     let ksym_addr: Option<&corebpf_obj::link::KsymLookup> =
         if needs_kallsyms { Some(&lookup) } else { None };
-    // Target BTFs: the given file, or the kernel's (and its modules') when needed.
+    // Target BTFs: the given file, or the kernel's (and its modules') when needed. A given
+    // file only relocates CO-RE; typed ksyms and kfuncs name objects of the running kernel, so
+    // they are resolved against its BTF.
+    let has_btf_externs = obj
+        .externs
+        .iter()
+        .any(|e| matches!(e.kind, ExternKind::Ksym { typed: true } | ExternKind::Kfunc));
     let linked = match (target_btf, kernel) {
+        (Some(t), Some(k)) if has_btf_externs => {
+            let mut btfs = vec![k];
+            btfs.extend(crate::target::modules()?.iter().map(|(_, m)| m));
+            obj.link_with_core_btfs(
+                name,
+                &Target {
+                    btfs,
+                    config,
+                    ksym_addr,
+                },
+                &[t],
+            )
+        }
         (Some(t), _) => obj.link(
             name,
             &Target {
@@ -328,6 +350,7 @@ pub(crate) fn link(
             expected_attach_type: kind.expected_attach_type.map(|a| a.as_raw()),
             attach_target: (!kind.attach_target.is_empty()).then(|| kind.attach_target.to_string()),
             btf_target: kind.btf_target,
+            struct_ops_btf_id: None,
             sleepable: kind.sleepable,
             frags: kind.frags,
             insns: std::mem::take(&mut insns),

@@ -1,0 +1,752 @@
+//! Minimal target BTF for a set of objects: the types (and only the struct members and
+//! enumerators) of a full kernel BTF that the objects' CO-RE relocations look at.
+//!
+//! A kernel built without `CONFIG_DEBUG_INFO_BTF` needs its BTF shipped next to the program;
+//! the whole BTF of a kernel is several megabytes, while the few structs a program reads fit in
+//! a few hundred bytes. [`MinBtfBuilder`] runs the CO-RE engine ([`crate::core_relo`]) for
+//! every relocation of every object against the full BTF, and records what the engine
+//! inspected on each candidate that matched:
+//!
+//! - field relocations: the candidate's access path, i.e. every struct/union member on it (at
+//!   its original bit offset) and the member types as far as the field checks and size
+//!   computations look (through typedefs, modifiers and arrays; a pointer is kept, its target
+//!   only when something else needs it);
+//! - type-based relocations (exists, size, target id): the type with everything reachable
+//!   through pointers, arrays, typedefs and function prototypes, structs and enums without
+//!   their members;
+//! - `TYPE_MATCHES`: the members (by name) and enumerators the match compared, recursively;
+//! - enumerator relocations: the enum with the matched enumerator.
+//!
+//! Candidates that do not match are left out, so the minimal BTF gives every relocation the
+//! same outcome as the full one: the same value, the same poisoned instructions and the same
+//! failures. Type ids are renumbered (in the full BTF's order), so only `TYPE_ID_TARGET`
+//! values differ; [`MinBtf::full_ids`] maps them back.
+
+use std::collections::HashMap;
+
+use corebpf_btf::{Btf, BtfBuilder, BtfError, CoreReloKind, Kind, Member, TypeId, TypeKind};
+
+use crate::core_relo::{self, Candidate, CoreError, Spec};
+use crate::{ObjError, Object, INSN_SIZE};
+
+/// Recursion budget of the `TYPE_MATCHES` walk (the engine's own limit).
+const MATCH_LEVELS: u32 = 32;
+
+/// An error building a minimal BTF.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MinBtfError {
+    #[error(transparent)]
+    Object(#[from] ObjError),
+    #[error("section {section}: the object has CO-RE relocations but no .BTF section")]
+    NoLocalBtf { section: String },
+    #[error("the full BTF is split BTF (types continue a base); give a stand-alone kernel BTF")]
+    SplitTarget,
+    #[error("full BTF: {0}")]
+    Target(#[source] BtfError),
+    #[error("section {section}: CO-RE relocation #{index} at insn {insn} ({kind}, access {access:?} on type [{type_id}]): {source}")]
+    Core {
+        section: String,
+        index: usize,
+        insn: usize,
+        kind: &'static str,
+        access: String,
+        type_id: TypeId,
+        #[source]
+        source: Box<CoreError>,
+    },
+    #[error("writing the minimal BTF: {0}")]
+    Writer(#[source] BtfError),
+}
+
+/// A relocation that cannot be computed against the full BTF (the loader would refuse the
+/// object for that kernel). The minimal BTF keeps what it takes to fail the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReloFailure {
+    pub section: String,
+    /// Index of the relocation within its section's CO-RE records.
+    pub index: usize,
+    /// Instruction index within the section.
+    pub insn: usize,
+    pub kind: CoreReloKind,
+    /// The engine's error, as text.
+    pub problem: String,
+}
+
+/// What one object's relocations gave against the full BTF.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectSummary {
+    /// CO-RE relocation records.
+    pub relocations: usize,
+    /// Relocations that found their target (including "exists" answers of 1).
+    pub resolved: usize,
+    /// Relocations with no matching target: poisoned instructions, or "exists" answers of 0.
+    pub unresolved: usize,
+    /// `LOCAL_TYPE_ID` relocations (they need nothing from the target).
+    pub local: usize,
+    pub failures: Vec<ReloFailure>,
+}
+
+/// The result: BTF bytes and where each of its types came from.
+#[derive(Debug, Clone)]
+pub struct MinBtf {
+    /// A little-endian BTF blob (header, types, strings).
+    pub bytes: Vec<u8>,
+    /// `full_ids[new_id]` is the id of the same type in the full BTF (`full_ids[0] == 0`).
+    pub full_ids: Vec<TypeId>,
+}
+
+impl MinBtf {
+    /// Number of types (void not counted).
+    pub fn type_count(&self) -> usize {
+        self.full_ids.len().saturating_sub(1)
+    }
+
+    /// The minimal BTF's id of full-BTF type `full_id`, if it was kept.
+    pub fn new_id(&self, full_id: TypeId) -> Option<TypeId> {
+        if full_id == 0 {
+            return Some(0);
+        }
+        // Kept types are in the full BTF's order.
+        self.full_ids
+            .binary_search(&full_id)
+            .ok()
+            .map(|i| i as TypeId)
+    }
+}
+
+/// How much of a type is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Depth {
+    /// Not kept.
+    None = 0,
+    /// Kept; pointers keep their targets only if those are kept for another reason.
+    Shallow = 1,
+    /// Kept with everything reachable through pointers too.
+    Deep = 2,
+}
+
+/// One recorded piece of the `TYPE_MATCHES` walk, applied once the whole match succeeded.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Type(TypeId),
+    Member(TypeId, usize),
+    AllEnumerators(TypeId),
+    /// Keep at least this many members of the struct (the match compares member counts).
+    MinMembers(TypeId, usize),
+}
+
+/// Collects, object by object, what a full BTF must keep; [`finish`](Self::finish) writes it.
+#[derive(Debug)]
+pub struct MinBtfBuilder<'t, 'a> {
+    full: &'t Btf<'a>,
+    depth: Vec<Depth>,
+    /// Kept members of structs/unions, by full type id.
+    members: HashMap<TypeId, Vec<bool>>,
+    /// Kept enumerators of enums, by full type id.
+    enumerators: HashMap<TypeId, Vec<bool>>,
+    stack: Vec<(TypeId, Depth)>,
+}
+
+fn target_err(e: impl Into<CoreError>) -> CoreError {
+    e.into()
+}
+
+impl<'t, 'a> MinBtfBuilder<'t, 'a> {
+    /// Starts from `full`, a stand-alone (not split) kernel BTF.
+    pub fn new(full: &'t Btf<'a>) -> Result<Self, MinBtfError> {
+        if full.base().is_some() {
+            return Err(MinBtfError::SplitTarget);
+        }
+        full.validate().map_err(MinBtfError::Target)?;
+        let n = full.len() as usize + 1;
+        Ok(MinBtfBuilder {
+            full,
+            depth: vec![Depth::None; n],
+            members: HashMap::new(),
+            enumerators: HashMap::new(),
+            stack: Vec::new(),
+        })
+    }
+
+    /// Records everything `obj`'s CO-RE relocations need from the full BTF.
+    ///
+    /// Relocations that fail against the full BTF are reported in the summary, not as errors
+    /// (what they inspected is kept, so they fail the same way against the result); an error
+    /// is a broken object or a broken full BTF.
+    pub fn add_object(&mut self, obj: &Object<'_>) -> Result<ObjectSummary, MinBtfError> {
+        let mut sum = ObjectSummary::default();
+        let Some(ext) = obj.btf_ext()? else {
+            return Ok(sum);
+        };
+        let mut ids = Vec::new();
+        for (section, relos) in ext.core_relos() {
+            for r in relos {
+                if obj.btf.is_none() {
+                    return Err(MinBtfError::NoLocalBtf {
+                        section: section.to_string(),
+                    });
+                }
+                ids.push(r.type_id);
+            }
+        }
+        let Some(local) = obj.btf.as_ref() else {
+            return Ok(sum);
+        };
+        if ids.is_empty() {
+            return Ok(sum);
+        }
+        let targets = [self.full];
+        // One pass over the full BTF for every local type (a name index would cost more to
+        // build than the handful of lookups an object makes). A bad local id fails here and
+        // is then named by the per-relocation search.
+        let mut cands = if self.full.has_name_index() {
+            HashMap::new()
+        } else {
+            core_relo::find_candidates_batch(local, &ids, &targets).unwrap_or_default()
+        };
+        let big = obj.endian == corebpf_btf::Endian::Big;
+        for (section, relos) in ext.core_relos() {
+            for (index, r) in relos.enumerate() {
+                sum.relocations += 1;
+                let insn = r.insn_off as usize / INSN_SIZE;
+                let fail = |problem: String| ReloFailure {
+                    section: section.to_string(),
+                    index,
+                    insn,
+                    kind: r.kind,
+                    problem,
+                };
+                if r.kind == CoreReloKind::LocalTypeId {
+                    sum.local += 1;
+                    continue;
+                }
+                let list = match cands.entry(r.type_id) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        match core_relo::find_candidates(local, r.type_id, &targets) {
+                            Ok(c) => v.insert(c),
+                            Err(e) => {
+                                sum.failures.push(fail(e.to_string()));
+                                continue;
+                            }
+                        }
+                    }
+                };
+                let local_spec = match Spec::parse(local, r.type_id, r.access_str, r.kind) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        sum.failures.push(fail(e.to_string()));
+                        continue;
+                    }
+                };
+                let marked = self.mark_candidates(&local_spec, list);
+                if let Err(e) = marked {
+                    sum.failures.push(fail(e.to_string()));
+                    continue;
+                }
+                match core_relo::relocate(local, r.type_id, r.access_str, r.kind, list, big) {
+                    Ok(res) => {
+                        if res.poison || res.target.is_none() {
+                            sum.unresolved += 1;
+                        } else {
+                            sum.resolved += 1;
+                        }
+                    }
+                    Err(e) => sum.failures.push(fail(e.to_string())),
+                }
+            }
+        }
+        Ok(sum)
+    }
+
+    /// Marks what every matching candidate needs for `local`'s relocation.
+    fn mark_candidates(
+        &mut self,
+        local: &Spec<'_, '_>,
+        cands: &[Candidate<'t, 'a>],
+    ) -> Result<(), CoreError> {
+        for cand in cands {
+            if local.kind == CoreReloKind::TypeMatches {
+                let mut ops = Vec::new();
+                if self.match_walk(
+                    local.btf,
+                    local.root_type_id,
+                    cand.id,
+                    false,
+                    MATCH_LEVELS,
+                    &mut ops,
+                )? {
+                    self.apply(&ops)?;
+                }
+                continue;
+            }
+            let Some(spec) = core_relo::match_spec(local, self.full, cand.id)? else {
+                continue;
+            };
+            if local.kind.is_type() {
+                self.mark_type(cand.id, Depth::Deep)?;
+            } else if local.kind.is_enumval() {
+                self.mark_type(cand.id, Depth::Shallow)?;
+                if let Some(acc) = spec.accessors.first() {
+                    self.keep_enumerator(acc.type_id, acc.idx as usize)?;
+                }
+            } else {
+                self.mark_field_path(&spec)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps the type `id` and what it refers to: through typedefs, modifiers, arrays and
+    /// function prototypes always, through pointers only at [`Depth::Deep`].
+    fn mark_type(&mut self, id: TypeId, depth: Depth) -> Result<(), CoreError> {
+        self.stack.clear();
+        self.stack.push((id, depth));
+        while let Some((id, depth)) = self.stack.pop() {
+            if id == 0 {
+                continue;
+            }
+            let slot =
+                self.depth
+                    .get_mut(id as usize)
+                    .ok_or(CoreError::Btf(BtfError::IdOutOfRange {
+                        id,
+                        len: self.full.len(),
+                    }))?;
+            if *slot >= depth {
+                continue;
+            }
+            *slot = depth;
+            let t = self.full.type_by_id(id).map_err(target_err)?;
+            match t.kind {
+                TypeKind::Ptr { target } => {
+                    if depth == Depth::Deep {
+                        self.stack.push((target, depth));
+                    }
+                }
+                TypeKind::Typedef { target }
+                | TypeKind::Const { target }
+                | TypeKind::Volatile { target }
+                | TypeKind::Restrict { target }
+                | TypeKind::TypeTag { target }
+                | TypeKind::DeclTag { target, .. } => self.stack.push((target, depth)),
+                TypeKind::Func { proto, .. } => self.stack.push((proto, depth)),
+                TypeKind::Var { ty, .. } => self.stack.push((ty, depth)),
+                TypeKind::Array { elem, index, .. } => {
+                    self.stack.push((index, depth));
+                    self.stack.push((elem, depth));
+                }
+                TypeKind::FuncProto { ret, params } => {
+                    self.stack.push((ret, depth));
+                    for p in params.iter() {
+                        self.stack.push((p.ty, depth));
+                    }
+                }
+                TypeKind::Datasec { vars, .. } => {
+                    for v in vars.iter() {
+                        self.stack.push((v.ty, depth));
+                    }
+                }
+                TypeKind::Void
+                | TypeKind::Int { .. }
+                | TypeKind::Struct { .. }
+                | TypeKind::Union { .. }
+                | TypeKind::Enum { .. }
+                | TypeKind::Enum64 { .. }
+                | TypeKind::Fwd { .. }
+                | TypeKind::Float { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps member `idx` of struct/union `id` and its type.
+    fn keep_member(&mut self, id: TypeId, idx: usize) -> Result<(), CoreError> {
+        let t = self.full.type_by_id(id)?;
+        let members = t
+            .members()
+            .ok_or_else(|| bad_target(id, "is not a struct or union"))?;
+        let m = members
+            .get(idx)
+            .ok_or_else(|| bad_target(id, &format!("has no member {idx}")))?;
+        self.mark_type(id, Depth::Shallow)?;
+        let kept = self
+            .members
+            .entry(id)
+            .or_insert_with(|| vec![false; members.len()]);
+        if let Some(k) = kept.get_mut(idx) {
+            if *k {
+                return Ok(());
+            }
+            *k = true;
+        }
+        self.mark_type(m.ty, Depth::Shallow)?;
+        // A zero-length array is a flexible array only as the last member: keep the real
+        // last member too, so that this one does not become last.
+        let last = members.len() - 1;
+        if idx < last {
+            let mt = self.full.resolve(m.ty)?;
+            if matches!(mt.kind, TypeKind::Array { len: 0, .. }) {
+                self.keep_member(id, last)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn keep_enumerator(&mut self, id: TypeId, idx: usize) -> Result<(), CoreError> {
+        let t = self.full.type_by_id(id)?;
+        let n = enum_len(&t.kind).ok_or_else(|| bad_target(id, "is not an enum"))?;
+        if idx >= n {
+            return Err(bad_target(id, &format!("has no enumerator {idx}")));
+        }
+        self.mark_type(id, Depth::Shallow)?;
+        let kept = self.enumerators.entry(id).or_insert_with(|| vec![false; n]);
+        if let Some(k) = kept.get_mut(idx) {
+            *k = true;
+        }
+        Ok(())
+    }
+
+    /// Keeps the access path of a matched field relocation.
+    fn mark_field_path(&mut self, spec: &Spec<'_, '_>) -> Result<(), CoreError> {
+        let mut id = spec.root_type_id;
+        self.mark_type(id, Depth::Shallow)?;
+        for &idx in spec.raw.iter().skip(1) {
+            let cur = self.full.skip_mods_and_typedefs(id)?;
+            let t = self.full.type_by_id(cur)?;
+            if let Some(members) = t.members() {
+                let m = members
+                    .get(idx as usize)
+                    .ok_or_else(|| bad_target(cur, &format!("has no member {idx}")))?;
+                self.keep_member(cur, idx as usize)?;
+                id = m.ty;
+            } else if let TypeKind::Array { elem, .. } = t.kind {
+                // Kept with its element by the member (or root) that holds it.
+                id = elem;
+            } else {
+                return Err(bad_target(cur, "has no members or elements"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Walks a `TYPE_MATCHES` comparison of local `lid` with target `tid` exactly as the
+    /// engine does, recording in `ops` what it compared; returns whether the types match.
+    fn match_walk(
+        &self,
+        local: &Btf<'_>,
+        lid: TypeId,
+        tid: TypeId,
+        mut behind_ptr: bool,
+        level: u32,
+        ops: &mut Vec<Op>,
+    ) -> Result<bool, CoreError> {
+        if level == 0 {
+            return Err(CoreError::TooDeep {
+                local: lid,
+                target: tid,
+            });
+        }
+        let target = self.full;
+        let (mut lid, mut tid) = (lid, tid);
+        for _ in 0..MATCH_LEVELS {
+            ops.push(Op::Type(tid));
+            let lt = local.resolve(lid)?;
+            let t_id = target.skip_mods_and_typedefs(tid)?;
+            let tt = target.type_by_id(t_id)?;
+            if !names_match(lt.name, tt.name) {
+                return Ok(false);
+            }
+            match lt.kind {
+                TypeKind::Void => return Ok(matches!(tt.kind, TypeKind::Void)),
+                TypeKind::Fwd { union: lu } => {
+                    return Ok(match tt.kind {
+                        TypeKind::Fwd { union: tu } => lu == tu,
+                        TypeKind::Struct { .. } if behind_ptr => !lu,
+                        TypeKind::Union { .. } if behind_ptr => lu,
+                        _ => false,
+                    });
+                }
+                TypeKind::Enum { .. } | TypeKind::Enum64 { .. } => {
+                    // The engine compares sizes, counts and every name: keep the enum whole.
+                    ops.push(Op::AllEnumerators(t_id));
+                    return core_relo::types_match(local, lid, target, tid);
+                }
+                TypeKind::Struct { members: lm, .. } | TypeKind::Union { members: lm, .. } => {
+                    let same_kind = lt.kind_id() == tt.kind_id();
+                    if behind_ptr {
+                        let is_union = matches!(lt.kind, TypeKind::Union { .. });
+                        return Ok(same_kind
+                            || matches!(tt.kind, TypeKind::Fwd { union } if union == is_union));
+                    }
+                    if !same_kind {
+                        return Ok(false);
+                    }
+                    let Some(tm) = tt.members() else {
+                        return Ok(false);
+                    };
+                    if lm.len() > tm.len() {
+                        return Ok(false);
+                    }
+                    ops.push(Op::MinMembers(t_id, lm.len()));
+                    for l in lm.iter() {
+                        let mut matched = false;
+                        for (i, t) in tm.iter().enumerate() {
+                            if !names_match(l.name, t.name) {
+                                continue;
+                            }
+                            let mark = ops.len();
+                            if self.match_walk(local, l.ty, t.ty, behind_ptr, level - 1, ops)? {
+                                ops.push(Op::Member(t_id, i));
+                                matched = true;
+                                break;
+                            }
+                            ops.truncate(mark);
+                        }
+                        if !matched {
+                            return Ok(false);
+                        }
+                    }
+                    return Ok(true);
+                }
+                TypeKind::Int { bits, encoding, .. } => {
+                    return Ok(match tt.kind {
+                        TypeKind::Int {
+                            bits: tb,
+                            encoding: te,
+                            ..
+                        } => bits == tb && encoding.is_signed() == te.is_signed(),
+                        _ => false,
+                    });
+                }
+                TypeKind::Ptr { target: l } => {
+                    let TypeKind::Ptr { target: t } = tt.kind else {
+                        return Ok(false);
+                    };
+                    behind_ptr = true;
+                    lid = l;
+                    tid = t;
+                }
+                TypeKind::Array {
+                    elem: l, len: ll, ..
+                } => {
+                    let TypeKind::Array {
+                        elem: t, len: tl, ..
+                    } = tt.kind
+                    else {
+                        return Ok(false);
+                    };
+                    if ll != tl {
+                        return Ok(false);
+                    }
+                    lid = l;
+                    tid = t;
+                }
+                TypeKind::FuncProto {
+                    ret: lr,
+                    params: lp,
+                } => {
+                    let TypeKind::FuncProto {
+                        ret: tr,
+                        params: tp,
+                    } = tt.kind
+                    else {
+                        return Ok(false);
+                    };
+                    if lp.len() != tp.len() {
+                        return Ok(false);
+                    }
+                    for (a, b) in lp.iter().zip(tp.iter()) {
+                        if !self.match_walk(local, a.ty, b.ty, behind_ptr, level - 1, ops)? {
+                            return Ok(false);
+                        }
+                    }
+                    lid = lr;
+                    tid = tr;
+                }
+                _ => return Ok(false),
+            }
+        }
+        Err(CoreError::TooDeep {
+            local: lid,
+            target: tid,
+        })
+    }
+
+    fn apply(&mut self, ops: &[Op]) -> Result<(), CoreError> {
+        for op in ops {
+            match *op {
+                Op::Type(id) => self.mark_type(id, Depth::Shallow)?,
+                Op::Member(id, i) => self.keep_member(id, i)?,
+                Op::AllEnumerators(id) => {
+                    let t = self.full.type_by_id(id)?;
+                    for i in 0..enum_len(&t.kind).unwrap_or(0) {
+                        self.keep_enumerator(id, i)?;
+                    }
+                }
+                Op::MinMembers(..) => {}
+            }
+        }
+        // Member counts are compared: pad with the first members not kept yet.
+        for op in ops {
+            if let Op::MinMembers(id, want) = *op {
+                let mut i = 0;
+                while self.kept_members(id) < want {
+                    self.keep_member(id, i)?;
+                    i += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn kept_members(&self, id: TypeId) -> usize {
+        self.members
+            .get(&id)
+            .map_or(0, |k| k.iter().filter(|&&b| b).count())
+    }
+
+    /// Number of types kept so far.
+    pub fn kept_types(&self) -> usize {
+        self.depth.iter().filter(|&&d| d != Depth::None).count()
+    }
+
+    /// Writes the kept types, in the full BTF's order, with new ids.
+    pub fn finish(&self) -> Result<MinBtf, MinBtfError> {
+        let mut full_ids = vec![0];
+        let mut new_id = vec![0 as TypeId; self.depth.len()];
+        for (id, d) in self.depth.iter().enumerate() {
+            if *d != Depth::None {
+                new_id[id] = full_ids.len() as TypeId;
+                full_ids.push(id as TypeId);
+            }
+        }
+        let map = |id: TypeId| new_id.get(id as usize).copied().unwrap_or(0);
+        let mut b = BtfBuilder::new();
+        let mut members = Vec::new();
+        let mut values = Vec::new();
+        let mut params = Vec::new();
+        for &id in full_ids.iter().skip(1) {
+            let t = self.full.type_by_id(id).map_err(MinBtfError::Target)?;
+            let w = MinBtfError::Writer;
+            match t.kind {
+                TypeKind::Void => {}
+                TypeKind::Struct { size, members: ms } | TypeKind::Union { size, members: ms } => {
+                    let kept = self.members.get(&id);
+                    members.clear();
+                    members.extend(
+                        ms.iter()
+                            .enumerate()
+                            .filter(|(i, _)| kept.is_some_and(|k| k.get(*i) == Some(&true)))
+                            .map(|(_, m)| Member { ty: map(m.ty), ..m }),
+                    );
+                    let union = matches!(t.kind, TypeKind::Union { .. });
+                    b.add_struct(union, t.name, size, &members).map_err(w)?;
+                }
+                TypeKind::Enum {
+                    size,
+                    signed,
+                    values: vs,
+                } => {
+                    values.clear();
+                    let kept = self.enumerators.get(&id);
+                    values.extend(
+                        vs.iter()
+                            .enumerate()
+                            .filter(|(i, _)| kept.is_some_and(|k| k.get(*i) == Some(&true)))
+                            .map(|(_, v)| (v.name, v.value)),
+                    );
+                    b.add_enum(t.name, size, signed, &values).map_err(w)?;
+                }
+                TypeKind::Enum64 {
+                    size,
+                    signed,
+                    values: vs,
+                } => {
+                    values.clear();
+                    let kept = self.enumerators.get(&id);
+                    values.extend(
+                        vs.iter()
+                            .enumerate()
+                            .filter(|(i, _)| kept.is_some_and(|k| k.get(*i) == Some(&true)))
+                            .map(|(_, v)| (v.name, v.value)),
+                    );
+                    b.add_enum64(t.name, size, signed, &values).map_err(w)?;
+                }
+                TypeKind::Ptr { target } => {
+                    b.add_ref(Kind::Ptr, t.name, map(target)).map_err(w)?;
+                }
+                TypeKind::Typedef { target }
+                | TypeKind::Const { target }
+                | TypeKind::Volatile { target }
+                | TypeKind::Restrict { target }
+                | TypeKind::TypeTag { target } => {
+                    b.add_ref(t.kind_id(), t.name, map(target)).map_err(w)?;
+                }
+                TypeKind::Array { elem, index, len } => {
+                    b.add_array(map(elem), map(index), len).map_err(w)?;
+                }
+                TypeKind::FuncProto { ret, params: ps } => {
+                    params.clear();
+                    params.extend(ps.iter().map(|p| (p.name, map(p.ty))));
+                    b.add_func_proto(map(ret), &params).map_err(w)?;
+                }
+                TypeKind::Func { proto, linkage } => {
+                    b.add_func(t.name, map(proto), linkage).map_err(w)?;
+                }
+                TypeKind::Var { ty, linkage } => {
+                    b.add_var(t.name, map(ty), linkage).map_err(w)?;
+                }
+                TypeKind::Datasec { size, vars } => {
+                    let v: Vec<_> = vars.iter().map(|v| (map(v.ty), v.offset, v.size)).collect();
+                    b.add_datasec(t.name, size, &v).map_err(w)?;
+                }
+                TypeKind::DeclTag {
+                    target,
+                    component_idx,
+                } => {
+                    b.add_decl_tag(t.name, map(target), component_idx, t.kind_flag())
+                        .map_err(w)?;
+                }
+                TypeKind::Int { .. } | TypeKind::Fwd { .. } | TypeKind::Float { .. } => {
+                    b.add_type(&t).map_err(w)?;
+                }
+            }
+        }
+        let bytes = b.finish().map_err(MinBtfError::Writer)?;
+        Ok(MinBtf { bytes, full_ids })
+    }
+}
+
+/// Builds the minimal BTF of `full` for `objects` in one call.
+pub fn min_core_btf(full: &Btf<'_>, objects: &[&Object<'_>]) -> Result<MinBtf, MinBtfError> {
+    let mut b = MinBtfBuilder::new(full)?;
+    for obj in objects {
+        b.add_object(obj)?;
+    }
+    b.finish()
+}
+
+fn enum_len(k: &TypeKind<'_>) -> Option<usize> {
+    match k {
+        TypeKind::Enum { values, .. } => Some(values.len()),
+        TypeKind::Enum64 { values, .. } => Some(values.len()),
+        _ => None,
+    }
+}
+
+fn names_match(local: &str, target: &str) -> bool {
+    if target.is_empty() {
+        return local.is_empty();
+    }
+    corebpf_btf::essential_name(local) == corebpf_btf::essential_name(target)
+}
+
+fn bad_target(id: TypeId, problem: &str) -> CoreError {
+    CoreError::BadSpec {
+        type_id: id,
+        access: String::new(),
+        problem: format!("target type [{id}] {problem}"),
+    }
+}

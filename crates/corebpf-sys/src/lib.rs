@@ -17,5 +17,6 @@ pub mod probe;
 pub mod probe_features;
 pub mod process;
 pub mod tracefs;
+pub mod user_ring;
 
 pub use error::{Error, Result};

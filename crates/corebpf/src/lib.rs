@@ -37,6 +37,7 @@ pub mod symbolize;
 pub mod target;
 pub mod uprobe;
 pub mod usdt;
+pub mod user_ringbuf;
 mod value;
 pub mod verifier;
 

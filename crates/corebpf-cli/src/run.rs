@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use corebpf::perfbuf::{PerfBuf, PerfBufOptions};
 use corebpf::ringbuf::RingBuf;
 use corebpf::{LoadError, LoadOptions, Object, OpenObject};
 use corebpf_btf::{Btf, TypeKind};
-use corebpf_sys::process::{spawn_held, HeldChild};
+use corebpf_sys::process::{spawn_held, HeldChild, Termination};
 use serde_json::{json, Value};
 
 use crate::run_hist::{self, HistKind};
@@ -29,6 +29,8 @@ const MAP_RINGBUF: u32 = 27;
 /// How long one wait for events lasts before the runner checks signals, the command and
 /// timers again.
 const TICK: Duration = Duration::from_millis(10);
+/// How long the command has to exit after `SIGTERM` before it gets `SIGKILL`.
+const GRACE: Duration = Duration::from_secs(1);
 
 /// Run a BPF program: compile or open, load, attach, stream its events, print its maps.
 #[derive(clap::Args)]
@@ -62,24 +64,37 @@ pub struct Args {
     pub command: Vec<OsString>,
 }
 
-/// Whether this process has CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), from
-/// `/proc/self/status`.
-fn has_bpf_caps() -> bool {
-    const CAP_SYS_ADMIN: u32 = 21;
-    const CAP_PERFMON: u32 = 38;
-    const CAP_BPF: u32 = 39;
+/// A capability: its bit number and name.
+pub(crate) type Cap = (u32, &'static str);
+pub(crate) const CAP_SYS_ADMIN: Cap = (21, "CAP_SYS_ADMIN");
+pub(crate) const CAP_PERFMON: Cap = (38, "CAP_PERFMON");
+pub(crate) const CAP_BPF: Cap = (39, "CAP_BPF");
+
+/// Which of `needed` this process lacks, from its effective set in `/proc/self/status`.
+/// CAP_SYS_ADMIN stands in for CAP_BPF and CAP_PERFMON, as it does in the kernel. Nothing is
+/// missing when the set cannot be read (the kernel decides then).
+pub(crate) fn missing_caps(needed: &[Cap]) -> Vec<&'static str> {
     let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return true; // cannot tell: let the kernel decide
+        return Vec::new();
     };
     let Some(eff) = status
         .lines()
         .find_map(|l| l.strip_prefix("CapEff:"))
         .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
     else {
-        return true;
+        return Vec::new();
     };
-    let has = |cap: u32| eff & (1u64 << cap) != 0;
-    has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))
+    let has = |cap: Cap| eff & (1u64 << cap.0) != 0;
+    needed
+        .iter()
+        .filter(|&&cap| !has(cap) && (cap == CAP_SYS_ADMIN || !has(CAP_SYS_ADMIN)))
+        .map(|cap| cap.1)
+        .collect()
+}
+
+/// `corebpf COMMAND needs root (CAP_X and CAP_Y)`, naming the missing capabilities.
+pub(crate) fn needs_root(command: &str, missing: &[&str]) -> String {
+    format!("corebpf {command} needs root ({})", missing.join(" and "))
 }
 
 /// The object name for a source or object path: the file name up to its first dot.
@@ -100,9 +115,9 @@ fn object_bytes(file: &Path) -> anyhow::Result<Vec<u8>> {
     if !file.exists() {
         bail!("{}: no such file", file.display());
     }
-    let dir = std::env::temp_dir().join(format!("corebpf-run-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let out = dir.join(format!("{}.bpf.o", stem(file)));
+    // The object goes to a fresh private directory: nobody else can swap it before it is read.
+    let dir = corebpf::compile::PrivateTempDir::new("corebpf-run")?;
+    let out = dir.path().join(format!("{}.bpf.o", stem(file)));
     let mut opts = corebpf::compile::CompileOptions::default();
     // With vmlinux.h precompiled, clang parses only the program: the compile drops from most
     // of a second to about a tenth. Any trouble with the precompiled header falls back to a
@@ -128,7 +143,7 @@ fn object_bytes(file: &Path) -> anyhow::Result<Vec<u8>> {
         }
         std::fs::read(&c.object).with_context(|| format!("reading {}", c.object.display()))
     });
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     bytes
 }
 
@@ -136,7 +151,6 @@ fn object_bytes(file: &Path) -> anyhow::Result<Vec<u8>> {
 /// when it cannot be had (the compile then parses the header itself).
 fn precompiled_vmlinux(opts: &corebpf::compile::CompileOptions) -> Option<PathBuf> {
     use std::hash::{Hash, Hasher};
-    use std::os::unix::fs::DirBuilderExt;
     let clang = corebpf::compile::find_clang().ok()?;
     let cache = corebpf::compile::default_cache_dir();
     let vmlinux = corebpf::compile::vmlinux_h_dir(&opts.kernel_btf, &cache).ok()?;
@@ -162,11 +176,9 @@ fn precompiled_vmlinux(opts: &corebpf::compile::CompileOptions) -> Option<PathBu
     if pch.exists() {
         return Some(pch);
     }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-        .ok()?;
+    // Inside the private cache, itself checked private; the header is built under a name of
+    // this process and renamed into place.
+    corebpf::compile::ensure_private_dir(&dir).ok()?;
     let tmp = dir.join(format!(".{}.tmp", std::process::id()));
     let ok = Command::new(&clang)
         .args(&args)
@@ -429,13 +441,52 @@ impl Child {
     fn try_wait(&mut self) -> anyhow::Result<Option<ExitStatus>> {
         Ok(self.held.try_wait()?)
     }
+
+    /// Ends the command (`SIGTERM`, then `SIGKILL` after [`GRACE`]) and reaps it.
+    fn terminate(&mut self) -> anyhow::Result<Termination> {
+        self.held
+            .terminate(GRACE)
+            .with_context(|| format!("stopping {}", self.program))
+    }
 }
 
 /// How a run ended.
 enum End {
-    Signal,
+    /// corebpf got this signal (SIGINT, SIGTERM or SIGHUP).
+    Signal(i32),
     Duration,
     Command(ExitStatus),
+}
+
+impl End {
+    /// Why corebpf ended the run itself, for the report.
+    fn reason(&self) -> Option<String> {
+        match self {
+            End::Signal(sig) => Some(signal_name(*sig)),
+            End::Duration => Some("--duration".into()),
+            End::Command(_) => None,
+        }
+    }
+}
+
+fn signal_name(sig: i32) -> String {
+    match sig {
+        signal_hook::consts::SIGHUP => "SIGHUP".into(),
+        signal_hook::consts::SIGINT => "SIGINT".into(),
+        signal_hook::consts::SIGKILL => "SIGKILL".into(),
+        signal_hook::consts::SIGTERM => "SIGTERM".into(),
+        other => format!("signal {other}"),
+    }
+}
+
+/// How the command ended, in words: `exited with status 3`, `killed by SIGTERM`.
+fn status_text(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exited with status {c}"),
+        (None, Some(s)) => format!("killed by {}", signal_name(s)),
+        (None, None) => status.to_string(),
+    }
 }
 
 fn exit_code(status: ExitStatus) -> Value {
@@ -448,8 +499,9 @@ fn exit_code(status: ExitStatus) -> Value {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if !has_bpf_caps() {
-        bail!("corebpf run needs root (CAP_BPF and CAP_PERFMON)");
+    let missing = missing_caps(&[CAP_BPF, CAP_PERFMON]);
+    if !missing.is_empty() {
+        bail!("{}", needs_root("run", &missing));
     }
     let out = Out { json: args.json };
     let secs = |what: &str, v: Option<f64>| -> anyhow::Result<Option<Duration>> {
@@ -487,9 +539,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         })
         .collect();
 
-    let term = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, Arc::clone(&term)).context("installing signal handler")?;
+    // The signal that ends the run (0: none yet). The command started below dies with this
+    // process if it is killed outright (the held child asks for PR_SET_PDEATHSIG); these
+    // signals end the run in order instead: command stopped, final maps printed, programs
+    // detached.
+    let term = Arc::new(AtomicUsize::new(0));
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register_usize(sig, Arc::clone(&term), sig as usize)
+            .context("installing signal handler")?;
     }
 
     let mut child = Child::start(&args.command)?;
@@ -573,14 +634,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
 
+    // A signal that came during setup ends the run before the command starts.
     if let Some(c) = &mut child {
-        c.release()?;
+        if term.load(Ordering::Relaxed) == 0 {
+            c.release()?;
+        }
     }
     let start = Instant::now();
     let mut next_dump = interval.map(|i| start + i);
     let end = loop {
-        if term.load(Ordering::Relaxed) {
-            break End::Signal;
+        let sig = term.load(Ordering::Relaxed);
+        if sig != 0 {
+            break End::Signal(sig as i32);
         }
         if duration.is_some_and(|d| start.elapsed() >= d) {
             break End::Duration;
@@ -617,6 +682,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     };
 
+    // When corebpf ends the run, the command goes first, so the final maps hold all it did.
+    let stopped = match (&end, &mut child) {
+        (End::Command(_), _) | (_, None) => None,
+        (_, Some(c)) => Some(c.terminate()?),
+    };
+
     // Events written before the end are still in the buffers.
     if let Some(r) = &mut ring {
         r.consume();
@@ -632,30 +703,32 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     drop(links);
     drop(obj);
 
-    match end {
-        End::Command(status) => {
-            let program = child
-                .as_ref()
-                .map(|c| c.program.clone())
-                .unwrap_or_default();
-            if out.json {
-                let mut v = exit_code(status);
-                if let Value::Object(o) = &mut v {
-                    o.insert("command".into(), Value::String(program));
-                }
-                out.json(&v);
-            } else {
-                eprintln!("corebpf run: {program} exited: {status}");
+    let Some(c) = &child else {
+        return Ok(());
+    };
+    let (status, reason) = match (&end, stopped) {
+        (End::Command(status), _) => (*status, None),
+        (_, Some(t)) => (t.status, t.sent.and(end.reason())),
+        (_, None) => return Ok(()),
+    };
+    if out.json {
+        let mut v = exit_code(status);
+        if let Value::Object(o) = &mut v {
+            o.insert("command".into(), Value::String(c.program.clone()));
+            if let Some(r) = &reason {
+                o.insert("stopped_by".into(), Value::String(r.clone()));
             }
         }
-        End::Signal | End::Duration => {
-            if let Some(c) = &child {
-                eprintln!(
-                    "corebpf run: {} (pid {}) is still running",
-                    c.program,
-                    c.pid()
-                );
-            }
+        out.json(&v);
+    } else {
+        match &reason {
+            Some(r) => eprintln!(
+                "corebpf run: {} (pid {}) stopped after {r}: {}",
+                c.program,
+                c.pid(),
+                status_text(status)
+            ),
+            None => eprintln!("corebpf run: {} {}", c.program, status_text(status)),
         }
     }
     Ok(())

@@ -8,10 +8,18 @@
 //! clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -mcpu=v3 -I<vmlinux dir> -I<headers dir> -c FILE -o OUT
 //! ```
 //!
-//! with an argument vector (no shell). Both generated directories live in a private cache
-//! directory (mode 0700): `$XDG_CACHE_HOME/corebpf`, else `$HOME/.cache/corebpf`, else
-//! `/var/cache/corebpf`. `vmlinux.h` is keyed by a hash of the BTF bytes, so a new kernel gets a
-//! new header and an unchanged one is generated once.
+//! with an argument vector (no shell: file names are never interpreted). Both generated
+//! directories live in a private cache directory: `$XDG_CACHE_HOME/corebpf`, else
+//! `$HOME/.cache/corebpf`, else `/var/cache/corebpf`. `vmlinux.h` is keyed by a hash of the BTF
+//! bytes, so a new kernel gets a new header and an unchanged one is generated once.
+//!
+//! The cache is trusted only when it is private: every directory of it is created with mode
+//! 0700, and one that exists is used only when it is a real directory (not a symbolic link)
+//! owned by the current user and writable by no one else ([`ensure_private_dir`];
+//! [`CompileError::UnsafeCache`] otherwise). Files are written under a fresh name
+//! (`O_CREAT|O_EXCL`, which never follows a link) and renamed into place. Scratch space for a
+//! compile's output comes from [`PrivateTempDir`]: a new directory of unpredictable name, mode
+//! 0700, removed when dropped.
 //!
 //! A program includes them as
 //!
@@ -105,10 +113,24 @@ pub enum CompileError {
     /// The cache directory exists but may be written by others.
     #[error(
         "cache directory {} is not private (owner uid {uid}, mode {mode:o}): it must belong to \
-         the current user and not be writable by group or others",
+         the current user and not be writable by group or others (remove it, or set \
+         XDG_CACHE_HOME to a directory of your own)",
         path.display()
     )]
     UnsafeCache { path: PathBuf, uid: u32, mode: u32 },
+    /// A directory of the cache is a symbolic link (or not a directory at all).
+    #[error(
+        "cache directory {} is not a directory (a symbolic link or a file): refusing to use it",
+        path.display()
+    )]
+    NotADirectory { path: PathBuf },
+    /// No private scratch directory could be made.
+    #[error("creating a private temporary directory in {}: {source}", dir.display())]
+    TempDir {
+        dir: PathBuf,
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// How to compile.
@@ -278,7 +300,7 @@ pub fn vmlinux_h_dir(kernel_btf: &Path, cache: &Path) -> Result<PathBuf, Compile
         path: kernel_btf.to_path_buf(),
         source,
     })?;
-    private_dir(cache)?;
+    ensure_private_dir(cache)?;
     // The generator's version is part of the key: a newer dumper regenerates the header.
     let key = fnv1a64(&btf) ^ fnv1a64(env!("CARGO_PKG_VERSION").as_bytes());
     let dir = cache.join(format!("vmlinux-{key:016x}"));
@@ -291,14 +313,14 @@ pub fn vmlinux_h_dir(kernel_btf: &Path, cache: &Path) -> Result<PathBuf, Compile
             path: kernel_btf.to_path_buf(),
             source,
         })?;
-    private_dir(&dir)?;
-    write_atomic(&header, text.as_bytes())?;
+    ensure_private_dir(&dir)?;
+    write_atomic(&header, text.as_bytes(), 0o644)?;
     Ok(dir)
 }
 
 /// Writes [`HEADERS`] under `cache` (once per content); returns the include directory.
 pub fn headers_dir(cache: &Path) -> Result<PathBuf, CompileError> {
-    private_dir(cache)?;
+    ensure_private_dir(cache)?;
     let mut key = 0u64;
     for (name, text) in HEADERS {
         key = key.rotate_left(7) ^ fnv1a64(name.as_bytes()) ^ fnv1a64(text.as_bytes());
@@ -308,20 +330,21 @@ pub fn headers_dir(cache: &Path) -> Result<PathBuf, CompileError> {
     if complete.is_file() {
         return Ok(dir);
     }
-    private_dir(&dir)?;
+    ensure_private_dir(&dir)?;
     for (name, text) in HEADERS {
         let path = dir.join(name);
         if let Some(parent) = path.parent() {
-            private_dir(parent)?;
+            ensure_private_dir(parent)?;
         }
-        write_atomic(&path, text.as_bytes())?;
+        write_atomic(&path, text.as_bytes(), 0o644)?;
     }
-    write_atomic(&complete, b"")?;
+    write_atomic(&complete, b"", 0o644)?;
     Ok(dir)
 }
 
-/// Creates `dir` with mode 0700 if missing; refuses one that others could write into.
-fn private_dir(dir: &Path) -> Result<(), CompileError> {
+/// Creates `dir` (and missing parents) with mode 0700; refuses a `dir` that is a symbolic
+/// link, is not a directory, belongs to another user or can be written by group or others.
+pub fn ensure_private_dir(dir: &Path) -> Result<(), CompileError> {
     let cache_err = |source| CompileError::Cache {
         path: dir.to_path_buf(),
         source,
@@ -335,11 +358,25 @@ fn private_dir(dir: &Path) -> Result<(), CompileError> {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(cache_err(e)),
     }
-    let meta = fs::symlink_metadata(dir).map_err(cache_err)?;
+    check_private(dir)
+}
+
+/// Checks that `dir` is a directory (not a link to one) of the current user that no one else
+/// can write.
+fn check_private(dir: &Path) -> Result<(), CompileError> {
+    let meta = fs::symlink_metadata(dir).map_err(|source| CompileError::Cache {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     if !meta.is_dir() {
-        return Err(cache_err(io::Error::other("exists and is not a directory")));
+        return Err(CompileError::NotADirectory {
+            path: dir.to_path_buf(),
+        });
     }
-    let uid = current_uid().map_err(cache_err)?;
+    let uid = current_uid().map_err(|source| CompileError::Cache {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     if meta.uid() != uid || meta.mode() & 0o022 != 0 {
         return Err(CompileError::UnsafeCache {
             path: dir.to_path_buf(),
@@ -355,25 +392,98 @@ fn current_uid() -> io::Result<u32> {
     fs::metadata("/proc/self").map(|m| m.uid())
 }
 
-/// Writes `path` through a temporary file and a rename, so readers never see half a file.
-fn write_atomic(path: &Path, data: &[u8]) -> Result<(), CompileError> {
+/// A name nobody can predict: std's `RandomState` is keyed from the operating system's random
+/// source, mixed with the process id, the time and a counter.
+fn unpredictable_name(prefix: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    format!("{prefix}.{:016x}", h.finish())
+}
+
+/// Writes `path` through a new file of unpredictable name (created with `O_EXCL`, so never
+/// through a link) and a rename, so readers never see half a file. The file gets `mode`.
+fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), CompileError> {
     let cache_err = |source| CompileError::Cache {
         path: path.to_path_buf(),
         source,
     };
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(unpredictable_name(&format!(".{name}")));
     let mut f = fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
+        .create_new(true)
+        .mode(mode)
         .open(&tmp)
         .map_err(cache_err)?;
-    f.write_all(data).map_err(cache_err)?;
+    let written = f.write_all(data).and_then(|()| f.sync_data());
     drop(f);
-    fs::rename(&tmp, path).map_err(cache_err)
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(cache_err(e));
+    }
+    Ok(())
+}
+
+/// A private scratch directory: created with mode 0700 under a name nobody can predict (so no
+/// one can have placed a link or a directory of their own there), removed with its contents
+/// when dropped.
+#[derive(Debug)]
+pub struct PrivateTempDir {
+    path: PathBuf,
+}
+
+impl PrivateTempDir {
+    /// A new directory `PREFIX.<random>` in the system's temporary directory (`$TMPDIR`, else
+    /// `/tmp`).
+    pub fn new(prefix: &str) -> Result<PrivateTempDir, CompileError> {
+        Self::new_in(&std::env::temp_dir(), prefix)
+    }
+
+    /// A new directory `PREFIX.<random>` in `parent`.
+    pub fn new_in(parent: &Path, prefix: &str) -> Result<PrivateTempDir, CompileError> {
+        let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
+        for _ in 0..16 {
+            let path = parent.join(unpredictable_name(prefix));
+            // mkdir fails on anything already there, a symbolic link included.
+            match fs::DirBuilder::new().mode(0o700).create(&path) {
+                Ok(()) => {
+                    let dir = PrivateTempDir { path };
+                    check_private(&dir.path)?;
+                    return Ok(dir);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
+                Err(e) => {
+                    last = e;
+                    break;
+                }
+            }
+        }
+        Err(CompileError::TempDir {
+            dir: parent.to_path_buf(),
+            source: last,
+        })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for PrivateTempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
 }
 
 /// 64-bit FNV-1a: a stable hash for cache keys (not for security).
@@ -389,6 +499,7 @@ fn fnv1a64(data: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStrExt;
 
     #[test]
     fn fnv_matches_reference_vectors() {
@@ -431,5 +542,165 @@ mod tests {
                 "a.o"
             ]
         );
+    }
+
+    /// A BTF blob with no types: enough for a `vmlinux.h` of nothing.
+    fn empty_btf() -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&0xeb9fu16.to_le_bytes());
+        b.extend_from_slice(&[1, 0]); // version, flags
+        for v in [24u32, 0, 0, 0, 1] {
+            // hdr_len, type_off, type_len, str_off, str_len
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.push(0);
+        b
+    }
+
+    #[test]
+    fn clang_gets_an_argument_vector_not_a_shell_line() {
+        let tmp = PrivateTempDir::new("corebpf-argv-test").expect("temp dir");
+        let dir = tmp.path();
+        let btf = dir.join("btf");
+        fs::write(&btf, empty_btf()).expect("write btf");
+        // A stand-in clang that records its arguments, NUL-separated.
+        let record = dir.join("argv");
+        let clang = dir.join("clang");
+        fs::write(
+            &clang,
+            format!(
+                "#!/bin/sh\nprintf '%s\\0' \"$@\" > '{}'\n",
+                record.display()
+            ),
+        )
+        .expect("write clang");
+        fs::set_permissions(&clang, fs::Permissions::from_mode(0o755)).expect("chmod");
+        // A file name a shell would split, expand and run.
+        let source = dir.join("a b;touch pwned1;$(touch pwned2)`touch pwned3`>x|y.bpf.c");
+        fs::write(&source, "int x;\n").expect("write source");
+        let output = dir.join("out 'quoted'.o");
+        let opts = CompileOptions {
+            clang: Some(clang.clone()),
+            kernel_btf: btf,
+            cache_dir: Some(dir.join("cache")),
+            defines: vec![("A".into(), Some("$(touch pwned4)".into()))],
+            ..Default::default()
+        };
+        let compiled = compile(&source, &output, &opts).expect("compile");
+        let recorded = fs::read(&record).expect("the stand-in clang ran");
+        let recorded: Vec<OsString> = recorded
+            .split(|&b| b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| OsStr::from_bytes(a).to_os_string())
+            .collect();
+        assert_eq!(recorded, compiled.args);
+        assert!(recorded.contains(&source.clone().into_os_string()));
+        assert!(recorded.contains(&output.clone().into_os_string()));
+        assert!(recorded.contains(&OsString::from("-DA=$(touch pwned4)")));
+        for n in 1..=4 {
+            let name = format!("pwned{n}");
+            assert!(
+                !dir.join(&name).exists(),
+                "{name} created in {}",
+                dir.display()
+            );
+            assert!(
+                !Path::new(&name).exists(),
+                "{name} created in the working directory"
+            );
+        }
+    }
+
+    fn chown(path: &Path, uid: u32) {
+        std::os::unix::fs::lchown(path, Some(uid), None)
+            .unwrap_or_else(|e| panic!("chown {} (run the tests as root): {e}", path.display()));
+    }
+
+    #[test]
+    fn the_cache_must_be_private() {
+        let tmp = PrivateTempDir::new("corebpf-cache-test").expect("temp dir");
+        let base = tmp.path();
+
+        // Created fresh: mode 0700, parents too.
+        let fresh = base.join("a/b/cache");
+        ensure_private_dir(&fresh).expect("fresh cache");
+        for d in [base.join("a"), base.join("a/b"), fresh.clone()] {
+            assert_eq!(fs::metadata(&d).expect("meta").mode() & 0o777, 0o700);
+        }
+
+        // Another user's directory.
+        let foreign = base.join("foreign");
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&foreign)
+            .expect("mkdir");
+        chown(&foreign, 65534);
+        let err = ensure_private_dir(&foreign).expect_err("foreign cache");
+        assert!(
+            matches!(err, CompileError::UnsafeCache { uid: 65534, .. }),
+            "{err}"
+        );
+        assert!(err
+            .to_string()
+            .contains("is not private (owner uid 65534, mode 700)"));
+
+        // Group- or other-writable.
+        for mode in [0o770, 0o702, 0o777] {
+            let open = base.join(format!("open{mode:o}"));
+            fs::create_dir(&open).expect("mkdir");
+            fs::set_permissions(&open, fs::Permissions::from_mode(mode)).expect("chmod");
+            let err = ensure_private_dir(&open).expect_err("writable cache");
+            assert!(
+                matches!(err, CompileError::UnsafeCache { mode: m, .. } if m == mode),
+                "{err}"
+            );
+        }
+
+        // A symbolic link to a directory, even a private one, is not followed.
+        let link = base.join("link");
+        std::os::unix::fs::symlink(&fresh, &link).expect("symlink");
+        let err = ensure_private_dir(&link).expect_err("symlinked cache");
+        assert!(matches!(err, CompileError::NotADirectory { .. }), "{err}");
+
+        // vmlinux.h is not generated into an unsafe cache.
+        let btf = base.join("btf");
+        fs::write(&btf, empty_btf()).expect("write btf");
+        assert!(vmlinux_h_dir(&btf, &foreign).is_err());
+        assert!(headers_dir(&link).is_err());
+        let dir = vmlinux_h_dir(&btf, &fresh).expect("private cache");
+        let header = fs::metadata(dir.join("vmlinux.h")).expect("vmlinux.h");
+        assert_eq!(header.mode() & 0o777, 0o644);
+    }
+
+    #[test]
+    fn files_are_replaced_not_written_through_links() {
+        let tmp = PrivateTempDir::new("corebpf-write-test").expect("temp dir");
+        let victim = tmp.path().join("victim");
+        fs::write(&victim, "untouched").expect("write");
+        let target = tmp.path().join("vmlinux.h");
+        std::os::unix::fs::symlink(&victim, &target).expect("symlink");
+        write_atomic(&target, b"new", 0o644).expect("write");
+        assert_eq!(fs::read_to_string(&victim).expect("read"), "untouched");
+        let meta = fs::symlink_metadata(&target).expect("meta");
+        assert!(meta.is_file());
+        assert_eq!(fs::read(&target).expect("read"), b"new");
+        // No temporary file is left next to it.
+        assert_eq!(fs::read_dir(tmp.path()).expect("ls").count(), 2);
+    }
+
+    #[test]
+    fn private_temp_dirs_are_fresh_0700_and_removed() {
+        let a = PrivateTempDir::new("corebpf-tmp-test").expect("a");
+        let b = PrivateTempDir::new("corebpf-tmp-test").expect("b");
+        assert_ne!(a.path(), b.path());
+        let meta = fs::symlink_metadata(a.path()).expect("meta");
+        assert!(meta.is_dir());
+        assert_eq!(meta.mode() & 0o7777, 0o700);
+        assert_eq!(meta.uid(), current_uid().expect("uid"));
+        fs::write(a.path().join("x.o"), b"x").expect("write");
+        let path = a.path().to_path_buf();
+        drop(a);
+        assert!(!path.exists());
+        assert!(b.path().exists());
     }
 }

@@ -30,12 +30,8 @@ pub fn cgroup2_root() -> Result<PathBuf> {
 pub struct Args {
     #[command(subcommand)]
     command: Cmd,
-    /// JSON output (bpftool's `cgroup tree -j` key names).
-    #[arg(long, short = 'j', global = true)]
-    json: bool,
-    /// Pretty-printed JSON.
-    #[arg(long, short = 'p', global = true)]
-    pretty: bool,
+    #[command(flatten)]
+    out: introspect::JsonArgs,
 }
 
 #[derive(clap::Subcommand)]
@@ -145,7 +141,7 @@ pub fn tree(root: &Path, effective: bool) -> Result<Vec<Value>> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let json = args.json || args.pretty;
+    let json = args.out.wanted();
     let (groups, single) = match args.command {
         Cmd::Tree { root, effective } => {
             let root = match root {
@@ -171,7 +167,7 @@ pub fn run(args: Args) -> Result<()> {
         } else {
             Value::Array(groups)
         };
-        return introspect::print_json(&v, args.pretty);
+        return introspect::print_json(&v, args.out.pretty);
     }
     let mut out = String::from("CgroupPath\nID       AttachType      AttachFlags     Name\n");
     for g in &groups {

@@ -30,12 +30,8 @@ use crate::introspect;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// JSON output (bpftool's `feature probe -j` key names).
-    #[arg(long, short = 'j')]
-    json: bool,
-    /// Pretty-printed JSON.
-    #[arg(long, short = 'p')]
-    pretty: bool,
+    #[command(flatten)]
+    out: introspect::JsonArgs,
     /// Skip the helper probes (one load per program type and helper).
     #[arg(long)]
     no_helpers: bool,
@@ -376,7 +372,7 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     let f = features(!args.no_helpers);
-    if args.json || args.pretty {
+    if args.out.wanted() {
         let mut sys = JsonMap::new();
         for (k, v) in &f.system {
             sys.insert(k.clone(), v.clone());
@@ -404,7 +400,7 @@ pub fn run(args: Args) -> Result<()> {
             "helpers": helpers,
             "attach_types": f.attach_types,
         });
-        return introspect::print_json(&v, args.pretty);
+        return introspect::print_json(&v, args.out.pretty);
     }
     let mut out = String::new();
     out.push_str("System configuration:\n");

@@ -513,6 +513,24 @@ impl Kallsyms {
     }
 }
 
+/// The `-j`/`-p` options every introspection command takes.
+#[derive(clap::Args, Clone, Copy)]
+pub struct JsonArgs {
+    /// JSON output, with bpftool's `-j` key names.
+    #[arg(long, short = 'j', global = true)]
+    pub json: bool,
+    /// Pretty-printed JSON (implies --json).
+    #[arg(long, short = 'p', global = true)]
+    pub pretty: bool,
+}
+
+impl JsonArgs {
+    /// Whether JSON output was asked for.
+    pub fn wanted(&self) -> bool {
+        self.json || self.pretty
+    }
+}
+
 /// Opens a kernel object by id, with a message naming it.
 pub fn open(kind: ObjKind, id: u32) -> Result<OwnedFd> {
     let what = match kind {
@@ -534,6 +552,32 @@ pub fn open_all(kind: ObjKind) -> Result<Vec<(u32, OwnedFd)>> {
         .into_iter()
         .filter_map(|id| bpf::fd_by_id(kind, id).ok().map(|fd| (id, fd)))
         .collect())
+}
+
+/// Opens the objects of `kind` (the one with id `only`, or every one) and describes each.
+pub fn describe_each(
+    kind: ObjKind,
+    only: Option<u32>,
+    mut describe: impl FnMut(u32, BorrowedFd<'_>) -> Result<serde_json::Value>,
+) -> Result<Vec<serde_json::Value>> {
+    let objs = match only {
+        Some(id) => vec![(id, open(kind, id)?)],
+        None => open_all(kind)?,
+    };
+    objs.iter()
+        .map(|(id, fd)| describe(*id, fd.as_fd()))
+        .collect()
+}
+
+/// Prints a listing as bpftool's `-j` does: the object itself when one id was asked for, an
+/// array otherwise.
+pub fn print_listing(mut all: Vec<serde_json::Value>, single: bool, pretty: bool) -> Result<()> {
+    let v = if single {
+        all.pop().unwrap_or(serde_json::Value::Null)
+    } else {
+        serde_json::Value::Array(all)
+    };
+    print_json(&v, pretty)
 }
 
 /// Writes a JSON value to stdout, pretty when asked.

@@ -16,12 +16,8 @@ use crate::introspect;
 pub struct ListArgs {
     /// Only this BTF object.
     id: Option<u32>,
-    /// JSON output (bpftool's `-j` key names).
-    #[arg(long, short = 'j')]
-    json: bool,
-    /// Pretty-printed JSON.
-    #[arg(long, short = 'p')]
-    pretty: bool,
+    #[command(flatten)]
+    out: introspect::JsonArgs,
 }
 
 pub fn run(args: ListArgs) -> Result<()> {
@@ -66,13 +62,8 @@ pub fn run(args: ListArgs) -> Result<()> {
         }
         all.push(Value::Object(m));
     }
-    if args.json || args.pretty {
-        let v = if args.id.is_some() {
-            all.pop().unwrap_or(Value::Null)
-        } else {
-            Value::Array(all)
-        };
-        return introspect::print_json(&v, args.pretty);
+    if args.out.wanted() {
+        return introspect::print_listing(all, args.id.is_some(), args.out.pretty);
     }
     let mut out = String::new();
     for b in &all {

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 
 use anyhow::Result;
 use corebpf_sys::bpf::{self, attr::LinkInfo, ObjKind};
@@ -15,12 +15,8 @@ use crate::introspect;
 pub struct Args {
     #[command(subcommand)]
     command: Cmd,
-    /// JSON output (bpftool's `-j` key names).
-    #[arg(long, short = 'j', global = true)]
-    json: bool,
-    /// Pretty-printed JSON.
-    #[arg(long, short = 'p', global = true)]
-    pretty: bool,
+    #[command(flatten)]
+    out: introspect::JsonArgs,
 }
 
 #[derive(clap::Subcommand)]
@@ -34,9 +30,9 @@ enum Cmd {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let json = args.json || args.pretty;
+    let json = args.out.wanted();
     match args.command {
-        Cmd::List { id } => list(id, json, args.pretty),
+        Cmd::List { id } => list(id, json, args.out.pretty),
     }
 }
 
@@ -190,21 +186,9 @@ pub fn link_json(id: u32, fd: BorrowedFd<'_>) -> Result<Value> {
 }
 
 fn list(only: Option<u32>, json: bool, pretty: bool) -> Result<()> {
-    let links = match only {
-        Some(id) => vec![(id, introspect::open(ObjKind::Link, id)?)],
-        None => introspect::open_all(ObjKind::Link)?,
-    };
-    let mut all = Vec::with_capacity(links.len());
-    for (id, fd) in &links {
-        all.push(link_json(*id, fd.as_fd())?);
-    }
+    let all = introspect::describe_each(ObjKind::Link, only, link_json)?;
     if json {
-        let v = if only.is_some() {
-            all.pop().unwrap_or(Value::Null)
-        } else {
-            Value::Array(all)
-        };
-        return introspect::print_json(&v, pretty);
+        return introspect::print_listing(all, only.is_some(), pretty);
     }
     let mut out = String::new();
     for l in &all {

@@ -16,12 +16,8 @@ use crate::introspect;
 pub struct Args {
     #[command(subcommand)]
     command: Cmd,
-    /// JSON output (bpftool's `-j` key names).
-    #[arg(long, short = 'j', global = true)]
-    json: bool,
-    /// Pretty-printed JSON.
-    #[arg(long, short = 'p', global = true)]
-    pretty: bool,
+    #[command(flatten)]
+    out: introspect::JsonArgs,
 }
 
 #[derive(clap::Subcommand)]
@@ -37,10 +33,10 @@ enum Cmd {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let json = args.json || args.pretty;
+    let json = args.out.wanted();
     match args.command {
-        Cmd::List { id } => list(id, json, args.pretty),
-        Cmd::Dump { id } => dump(id, json, args.pretty),
+        Cmd::List { id } => list(id, json, args.out.pretty),
+        Cmd::Dump { id } => dump(id, json, args.out.pretty),
     }
 }
 
@@ -81,21 +77,9 @@ pub fn map_json(id: u32, fd: BorrowedFd<'_>) -> Result<Value> {
 }
 
 fn list(only: Option<u32>, json: bool, pretty: bool) -> Result<()> {
-    let maps = match only {
-        Some(id) => vec![(id, introspect::open(ObjKind::Map, id)?)],
-        None => introspect::open_all(ObjKind::Map)?,
-    };
-    let mut all = Vec::with_capacity(maps.len());
-    for (id, fd) in &maps {
-        all.push(map_json(*id, fd.as_fd())?);
-    }
+    let all = introspect::describe_each(ObjKind::Map, only, map_json)?;
     if json {
-        let v = if only.is_some() {
-            all.pop().unwrap_or(Value::Null)
-        } else {
-            Value::Array(all)
-        };
-        return introspect::print_json(&v, pretty);
+        return introspect::print_listing(all, only.is_some(), pretty);
     }
     let mut out = String::new();
     for m in &all {

@@ -17,12 +17,8 @@ use crate::introspect;
 pub struct Args {
     #[command(subcommand)]
     command: Cmd,
-    /// JSON output (bpftool's `net -j` key names).
-    #[arg(long, short = 'j', global = true)]
-    json: bool,
-    /// Pretty-printed JSON.
-    #[arg(long, short = 'p', global = true)]
-    pretty: bool,
+    #[command(flatten)]
+    out: introspect::JsonArgs,
 }
 
 #[derive(clap::Subcommand)]
@@ -38,7 +34,7 @@ enum Cmd {
 
 pub fn run(args: Args) -> Result<()> {
     match args.command {
-        Cmd::List { dev } => list(dev.as_deref(), args.json || args.pretty, args.pretty),
+        Cmd::List { dev } => list(dev.as_deref(), args.out.wanted(), args.out.pretty),
     }
 }
 

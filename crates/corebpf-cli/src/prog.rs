@@ -26,12 +26,8 @@ use crate::introspect::{self, FullProgInfo, Kallsyms, Want};
 pub struct Args {
     #[command(subcommand)]
     command: Cmd,
-    /// JSON output (bpftool's `-j` key names).
-    #[arg(long, short = 'j', global = true)]
-    json: bool,
-    /// Pretty-printed JSON.
-    #[arg(long, short = 'p', global = true)]
-    pretty: bool,
+    #[command(flatten)]
+    out: introspect::JsonArgs,
 }
 
 #[derive(clap::Subcommand)]
@@ -66,14 +62,14 @@ enum DumpCmd {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let json = args.json || args.pretty;
+    let json = args.out.wanted();
     match args.command {
-        Cmd::List { id } => list(id, json, args.pretty),
+        Cmd::List { id } => list(id, json, args.out.pretty),
         Cmd::Dump { what } => match what {
             DumpCmd::Xlated { id, opcodes, linum } => {
-                dump_xlated(id, json, args.pretty, opcodes, linum)
+                dump_xlated(id, json, args.out.pretty, opcodes, linum)
             }
-            DumpCmd::Jited { id } => dump_jited(id, json, args.pretty),
+            DumpCmd::Jited { id } => dump_jited(id, json, args.out.pretty),
         },
     }
 }
@@ -135,21 +131,9 @@ pub fn prog_json(id: u32, fd: std::os::fd::BorrowedFd<'_>) -> Result<Value> {
 }
 
 fn list(only: Option<u32>, json: bool, pretty: bool) -> Result<()> {
-    let progs = match only {
-        Some(id) => vec![(id, introspect::open(ObjKind::Prog, id)?)],
-        None => introspect::open_all(ObjKind::Prog)?,
-    };
-    let mut all = Vec::with_capacity(progs.len());
-    for (id, fd) in &progs {
-        all.push(prog_json(*id, fd.as_fd())?);
-    }
+    let all = introspect::describe_each(ObjKind::Prog, only, prog_json)?;
     if json {
-        let v = if only.is_some() {
-            all.pop().unwrap_or(Value::Null)
-        } else {
-            Value::Array(all)
-        };
-        return introspect::print_json(&v, pretty);
+        return introspect::print_listing(all, only.is_some(), pretty);
     }
     let mut out = std::io::stdout().lock();
     for p in &all {

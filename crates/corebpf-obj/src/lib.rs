@@ -63,6 +63,7 @@ mod maps;
 pub mod min_btf;
 mod object;
 mod prog;
+mod since;
 pub mod struct_ops;
 
 pub use corebpf_btf::Endian;

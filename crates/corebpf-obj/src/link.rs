@@ -923,7 +923,12 @@ impl<'a> Object<'a> {
                         Some((b, id)) => values[i] = Some(ExtValue::Btf { btf: b, id }),
                         None if e.weak => values[i] = Some(ExtValue::MissingKfunc),
                         None => {
-                            return Err(err("kernel function not found in the kernel's BTF".into()))
+                            return Err(err(match crate::since::kfunc(e.name) {
+                                Some(v) => format!(
+                                    "kernel function not found in the kernel's BTF (added in Linux {v})"
+                                ),
+                                None => "kernel function not found in the kernel's BTF".into(),
+                            }))
                         }
                     }
                 }

@@ -14,6 +14,9 @@ t btf-dump-c corebpf btf dump --format c
 # BPF trampolines: refused by the build host's policy, allowed by this kernel.
 t load-trampoline corebpf load /vm/bpf/trampoline.o
 t run-trampoline sh /vm/guest-trampoline.sh
+# Programs attached to a function of a loaded BPF program: freplace, fentry/fexit.
+t run-freplace sh /vm/guest-freplace.sh
+tfail load-freplace-no-target "needs a target program" corebpf load /vm/bpf/freplace.o
 
 # The host's test objects, CO-RE relocated against 6.1 (cpu v4 needs 6.6, so v3 only).
 t load-bashreadline.v3 corebpf load /objects/bashreadline.v3.o

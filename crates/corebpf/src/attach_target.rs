@@ -364,7 +364,7 @@ impl AttachTargets {
         let funcs = target_functions(fd.as_fd()).map_err(|e| prog_err(format!("{target}: {e}")))?;
         let who = format!("program {} (id {})", funcs.name, funcs.id);
         let Some(f) = funcs.funcs.iter().find(|f| f.name == func) else {
-            let list: Vec<String> = funcs.funcs.iter().map(FuncEntry::describe).collect();
+            let list: Vec<String> = funcs.funcs.iter().map(ProgramFunction::describe).collect();
             return Err(prog_err(format!(
                 "attach target {who} has no function `{func}`; its functions: {}",
                 list.join(", ")
@@ -401,15 +401,15 @@ fn in_vmlinux(p: &ProgPlan) -> bool {
         .is_some()
 }
 
-/// A function of a loaded program.
+/// A function of a loaded program: its main function or one of its subprograms.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FuncEntry {
+pub struct ProgramFunction {
     pub name: String,
     pub btf_id: u32,
     pub linkage: FuncLinkage,
 }
 
-impl FuncEntry {
+impl ProgramFunction {
     fn describe(&self) -> String {
         match self.linkage {
             FuncLinkage::Global => self.name.clone(),
@@ -419,16 +419,31 @@ impl FuncEntry {
 }
 
 /// A loaded program's name, id and functions (its `func_info` entries, named from its BTF).
-#[derive(Debug)]
-pub(crate) struct TargetFunctions {
+#[derive(Debug, Clone)]
+pub struct ProgramFunctions {
+    /// The program's name as the kernel keeps it (at most 15 bytes).
     pub name: String,
+    /// The program's id.
     pub id: u32,
-    pub funcs: Vec<FuncEntry>,
+    /// Its BTF object's id.
+    pub btf_id: u32,
+    /// Its functions in instruction order, main function first; `btf_id` of each is a type id
+    /// in the BTF object `btf_id`.
+    pub funcs: Vec<ProgramFunction>,
+}
+
+/// The functions of loaded program `prog`, as freplace and fentry/fexit see them: its
+/// `func_info` records, named from the BTF object it was loaded with.
+pub fn program_functions(prog: BorrowedFd<'_>) -> Result<ProgramFunctions, LoadError> {
+    target_functions(prog).map_err(|problem| LoadError::AttachTarget {
+        target: format!("program fd {}", prog.as_raw_fd()),
+        problem,
+    })
 }
 
 /// Reads the functions of loaded program `fd`: its `func_info` (instruction offset and BTF
 /// id of each function) and the BTF object it was loaded with.
-pub(crate) fn target_functions(fd: BorrowedFd<'_>) -> Result<TargetFunctions, String> {
+fn target_functions(fd: BorrowedFd<'_>) -> Result<ProgramFunctions, String> {
     let first = bpf::prog_info(fd).map_err(|e| format!("cannot read its program info: {e}"))?;
     let name = corebpf_sys::bpf::attr::name_str(&first.name);
     let who = format!("program {name} (id {})", first.id);
@@ -474,15 +489,16 @@ pub(crate) fn target_functions(fd: BorrowedFd<'_>) -> Result<TargetFunctions, St
                 t.name
             ));
         };
-        funcs.push(FuncEntry {
+        funcs.push(ProgramFunction {
             name: t.name.to_string(),
             btf_id: ty,
             linkage,
         });
     }
-    Ok(TargetFunctions {
+    Ok(ProgramFunctions {
         name,
         id: first.id,
+        btf_id: first.btf_id,
         funcs,
     })
 }

@@ -155,7 +155,10 @@ fn pin_dir_must_be_on_bpffs() {
     ]);
     assert!(!out.status.success());
     assert!(
-        text(&out.stderr).contains("not on a bpf filesystem"),
+        text(&out.stderr).contains(&format!(
+            "{} is not on a BPF filesystem (mount one: mount -t bpf bpf /sys/fs/bpf)",
+            dir.display()
+        )),
         "{}",
         text(&out.stderr)
     );

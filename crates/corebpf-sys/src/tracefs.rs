@@ -89,3 +89,29 @@ pub fn tracepoint_id(category: &str, name: &str) -> Result<u32> {
         }),
     }
 }
+
+/// `f_type` of a bpf filesystem (`BPF_FS_MAGIC`).
+pub const BPF_FS_MAGIC: u64 = 0xcafe_4a11;
+
+/// The type (`statfs` `f_type`, a filesystem magic number such as [`BPF_FS_MAGIC`]) of the
+/// filesystem holding `path`.
+pub fn fs_magic(path: &Path) -> Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::InvalidArgument {
+        op: "statfs",
+        problem: format!("{} contains a NUL byte", path.display()),
+    })?;
+    let mut st = std::mem::MaybeUninit::<libc::statfs>::zeroed();
+    // SAFETY: `c` is NUL-terminated and alive for the call; `st` is a writable statfs buffer.
+    let ret = unsafe { libc::statfs(c.as_ptr(), st.as_mut_ptr()) };
+    if ret < 0 {
+        return Err(Error::Syscall {
+            op: "statfs",
+            source: io::Error::last_os_error(),
+        });
+    }
+    // SAFETY: statfs succeeded and filled the buffer (zeroed before anyway).
+    let st = unsafe { st.assume_init() };
+    // `f_type` is a signed word; magic numbers are 32-bit patterns.
+    Ok(st.f_type as u64 & 0xffff_ffff)
+}

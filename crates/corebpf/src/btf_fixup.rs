@@ -195,6 +195,9 @@ pub fn prepare(
                     }
                 }
                 let size = match sec {
+                    // Only kfuncs: no variable is left, but the kernel refuses a DATASEC of
+                    // size 0.
+                    ".ksyms" if ksym_off == 0 => 4,
                     ".ksyms" => ksym_off,
                     ".kconfig" => layout.kconfig_size as u32,
                     _ if size == 0 => (layout.section_size)(sec).unwrap_or(0) as u32,

@@ -82,6 +82,8 @@ pub(crate) enum Attachment {
     Socket { socket: OwnedFd },
     /// Several attachments acting as one (one per CPU, one per USDT site).
     Group(Vec<Link>),
+    /// A plain struct_ops map whose value registered it; deleting the value unregisters.
+    StructOps { map: OwnedFd },
 }
 
 /// A program attached to a hook. Dropping it detaches the program, unless the link was
@@ -279,6 +281,7 @@ impl Drop for Link {
             Attachment::Socket { socket } => {
                 let _ = sys_link::socket_detach(socket.as_fd());
             }
+            Attachment::StructOps { map } => crate::struct_ops::unregister(map),
         }
     }
 }

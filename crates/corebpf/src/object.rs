@@ -93,6 +93,8 @@ pub struct Object {
     maps: Vec<Map>,
     programs: Vec<Program>,
     warnings: Vec<String>,
+    /// `.struct_ops` / `.struct_ops.link` maps, ready to register.
+    pub(crate) struct_ops: Vec<crate::struct_ops::StructOps>,
 }
 
 /// The object name used for internal map names.
@@ -281,7 +283,12 @@ impl OpenObject {
             })?),
             _ => None,
         };
-        let (mut maps_plan, progs_plan) = plan::link(&self.name, &obj, target_btf.as_ref(), opts)?;
+        let (mut maps_plan, mut progs_plan) =
+            plan::link(&self.name, &obj, target_btf.as_ref(), opts)?;
+        // struct_ops maps, matched against the running kernel (even with a target BTF: they
+        // register with this kernel).
+        let struct_ops_plan = crate::struct_ops::plan_object(&self.name, &obj)?;
+        crate::struct_ops::assign_programs(&struct_ops_plan, &mut progs_plan)?;
 
         for (section, offset, value) in &self.overrides {
             if let Some(m) = maps_plan
@@ -323,6 +330,10 @@ impl OpenObject {
         let mut maps = Vec::with_capacity(maps_plan.len());
         for m in &maps_plan {
             maps.push(create_map(m, btf_fd.as_ref(), &pin_root, &mut pins)?);
+        }
+        let struct_ops_first = maps.len();
+        for s in &struct_ops_plan {
+            maps.push(crate::struct_ops::create_map(s, btf_fd.as_ref())?);
         }
         for (mi, m) in maps_plan.iter().enumerate() {
             for (index, target) in &m.slots {
@@ -366,6 +377,7 @@ impl OpenObject {
                 }
             }
         }
+        let struct_ops = crate::struct_ops::prepare(struct_ops_plan, struct_ops_first, &programs)?;
         pins.keep();
         Ok(Object {
             name: self.name,
@@ -373,6 +385,7 @@ impl OpenObject {
             maps,
             programs,
             warnings,
+            struct_ops,
         })
     }
 }
@@ -630,6 +643,9 @@ const BPF_F_XDP_HAS_FRAGS: u32 = 1 << 5;
 
 /// Finds the kernel BTF id a tracing program attaches to.
 fn attach_btf_id(p: &ProgPlan) -> Result<Option<u32>, LoadError> {
+    if p.struct_ops_btf_id.is_some() {
+        return Ok(p.struct_ops_btf_id);
+    }
     let Some(attach) = p.expected_attach_type else {
         return Ok(None);
     };

@@ -61,11 +61,8 @@ static long on_sample(struct bpf_dynptr *dynptr, void *ctx)
 	/* The sample must end right after the payload. */
 	if (!bpf_dynptr_read(&probe, 1, dynptr, sizeof(h) + len, 0))
 		size_mismatch++;
-	for (i = 0; i < URB_MAX_PAYLOAD; i++) {
-		if (i >= len)
-			break;
+	for (i = 0; i < len && i < URB_MAX_PAYLOAD; i++)
 		sum += last_payload[i];
-	}
 	samples_seen++;
 	seq_sum += h.seq;
 	payload_bytes += len;

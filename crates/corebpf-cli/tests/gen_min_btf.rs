@@ -796,3 +796,163 @@ fn ambiguous_candidates_fail_the_same_way() {
     assert!(err.to_string().contains("disagree"), "{err}");
     compare_links(&obj, &twice_btf, &min_btf, &ids).expect("same failure");
 }
+
+/// Relocations of every kind, the successful `TYPE_MATCHES` paths (pointers, function
+/// prototypes, enums) and `TYPE_ID_TARGET` among them, which the test objects do not have.
+const KINDS_SOURCE: &str = r#"
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+struct list_head {
+	struct list_head *next, *prev;
+} __attribute__((preserve_access_index));
+
+struct callback_head {
+	struct callback_head *next;
+	void (*func)(struct callback_head *head);
+} __attribute__((preserve_access_index));
+
+struct list_head___wrong {
+	int next;
+} __attribute__((preserve_access_index));
+
+enum pid_type { PIDTYPE_PID, PIDTYPE_TGID };
+
+typedef struct {
+	int counter;
+} atomic_t;
+
+struct task_struct {
+	int pid;
+	char comm[16];
+	atomic_t usage___not_there;
+} __attribute__((preserve_access_index));
+
+struct out {
+	__u64 v[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct out);
+} results SEC(".maps");
+
+SEC("tp/syscalls/sys_enter_getpgid")
+int kinds(void *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 key = 0;
+	struct out *o = bpf_map_lookup_elem(&results, &key);
+
+	if (!o)
+		return 0;
+	o->v[0] = bpf_core_type_matches(struct list_head);
+	o->v[1] = bpf_core_type_matches(struct callback_head);
+	o->v[2] = bpf_core_type_matches(struct list_head___wrong);
+	o->v[3] = bpf_core_type_matches(enum pid_type);
+	o->v[4] = bpf_core_type_id_kernel(struct task_struct);
+	o->v[5] = bpf_core_type_size(atomic_t);
+	o->v[6] = bpf_core_field_offset(task->comm[3]);
+	o->v[7] = bpf_core_field_exists(task->usage___not_there);
+	o->v[8] = bpf_core_type_exists(atomic_t);
+	o->v[9] = bpf_core_enum_value(enum pid_type, PIDTYPE_TGID);
+	o->v[10] = BPF_CORE_READ(task, pid);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+#[test]
+fn every_relocation_kind_relocates_the_same() {
+    let dir = scratch("kinds");
+    let src = dir.join("kinds.bpf.c");
+    std::fs::write(&src, KINDS_SOURCE).expect("write source");
+    let obj_path = dir.join("kinds.bpf.o");
+    let cc = Command::new("clang-19")
+        .args([
+            "-g",
+            "-O2",
+            "-target",
+            "bpf",
+            "-I/usr/include/x86_64-linux-gnu",
+            "-c",
+        ])
+        .arg(&src)
+        .arg("-o")
+        .arg(&obj_path)
+        .output()
+        .unwrap_or_else(|e| panic!("clang-19 is needed (apt-get install clang-19): {e}"));
+    assert!(cc.status.success(), "clang-19: {}", text(&cc.stderr));
+    let bytes = std::fs::read(&obj_path).expect("object");
+    let obj = Object::parse(&bytes).expect("parses");
+    for (full_path, tag) in [
+        (PathBuf::from(VMLINUX), "vmlinux"),
+        (corpora_btf(), "foreign"),
+    ] {
+        let min_path = dir.join(format!("{tag}.btf"));
+        let r = corebpf(&[
+            "gen",
+            "min-btf",
+            s(&obj_path),
+            "--btf",
+            s(&full_path),
+            "-o",
+            s(&min_path),
+        ]);
+        assert!(r.status.success(), "{}", text(&r.stderr));
+        let full_bytes = read_btf(&full_path);
+        let full = Btf::parse(&full_bytes).expect("full");
+        let min_bytes = std::fs::read(&min_path).expect("min");
+        let min = Btf::parse(&min_bytes).expect("min parses");
+        let ids = MinBtf {
+            bytes: min_bytes.clone(),
+            full_ids: full_ids_of(&full, &min),
+        };
+        compare_links(&obj, &full, &min, &ids).unwrap_or_else(|e| panic!("{tag}: {e}"));
+        if tag == "vmlinux" {
+            let target = Target {
+                btfs: vec![&full],
+                config: kconfig(),
+                ksym_addr: None,
+            };
+            let linked = obj.link("kinds", &target).expect("links");
+            let matched = linked.programs[0]
+                .core
+                .iter()
+                .filter(|r| r.kind == corebpf_btf::CoreReloKind::TypeMatches && r.new_val == 1)
+                .count();
+            assert_eq!(
+                matched, 3,
+                "list_head, callback_head and pid_type match this kernel"
+            );
+        }
+    }
+    // The kernel runs it relocated either way; only the target type id names the BTF used.
+    let min_path = dir.join("vmlinux.btf");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--json"];
+        args.extend(extra);
+        args.push(s(&obj_path));
+        args.extend(["--", "python3", "-c", "import os; os.getpgid(0)"]);
+        let out = corebpf(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        core_result(&out)
+    };
+    let full = run(&[]);
+    let small = run(&["--target-btf", s(&min_path)]);
+    let v = |x: &serde_json::Value, i: usize| x["v"][i].as_u64();
+    for i in (0..16).filter(|&i| i != 4 && i != 10) {
+        assert_eq!(v(&full, i), v(&small, i), "v[{i}]: {full} vs {small}");
+    }
+    assert_eq!(
+        (v(&small, 0), v(&small, 1), v(&small, 2), v(&small, 3)),
+        (Some(1), Some(1), Some(0), Some(1)),
+        "{small}"
+    );
+    assert!(v(&full, 10).is_some_and(|pid| pid > 0) && v(&small, 10).is_some_and(|pid| pid > 0));
+}

@@ -327,7 +327,11 @@ fn dump(out: Out, obj: &Object, btf: Option<&Btf<'_>>, globals: &[Global]) {
             continue;
         }
         let ty = map.map_type_raw();
-        if ty == MAP_RINGBUF || ty == MAP_PERF_EVENT_ARRAY {
+        // Event streams, and struct_ops maps (their value is the registered struct).
+        if ty == MAP_RINGBUF
+            || ty == MAP_PERF_EVENT_ARRAY
+            || ty == corebpf::struct_ops::MAP_TYPE_STRUCT_OPS
+        {
             continue;
         }
         let name = map.object_name();
@@ -574,9 +578,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut links = Vec::new();
     let mut failures = Vec::new();
     for prog in obj.programs() {
+        // struct_ops programs run through their map, registered below.
+        if prog.prog_type() == Some(corebpf::obj::ProgType::StructOps) {
+            continue;
+        }
         match prog.attach() {
             Ok(link) => links.push(link),
             Err(e) => failures.push((prog.name().to_string(), e)),
+        }
+    }
+    for ops in obj.struct_ops() {
+        match obj.attach_struct_ops(ops.name()) {
+            Ok(link) => links.push(link),
+            Err(e) => failures.push((ops.name().to_string(), e)),
         }
     }
     if links.is_empty() {

@@ -608,3 +608,59 @@ fn errors_name_the_problem() {
         &["layout_ssthresh", "layout_cong_avoid"],
     );
 }
+
+#[test]
+fn malformed_struct_ops_relocations_are_errors() {
+    let bytes = std::fs::read(compile("struct_ops_cc", &[])).unwrap();
+    // File offset of the first record of .rel.struct_ops.
+    let at = {
+        let obj = corebpf::obj::Object::parse(&bytes).unwrap();
+        let rel = obj
+            .sections
+            .iter()
+            .find(|s| s.name == ".rel.struct_ops")
+            .expect(".rel.struct_ops");
+        rel.data.as_ptr() as usize - bytes.as_ptr() as usize
+    };
+    let name_off = {
+        let obj = corebpf::obj::Object::parse(&bytes).unwrap();
+        let maps = obj.struct_ops_maps().unwrap();
+        let m = maps[0].members.iter().find(|m| m.name == "name").unwrap();
+        u64::from(m.offset())
+    };
+    let info = u64::from_le_bytes(bytes[at + 8..at + 16].try_into().unwrap());
+    let cases: [(u64, u64, &str); 5] = [
+        (0, (9999 << 32) | 2, "relocation names symbol 9999"),
+        (
+            0,
+            (info & !0xffff_ffff) | 1,
+            "relocation type 1, expected R_BPF_64_ABS64",
+        ),
+        (
+            4,
+            info,
+            "offset 0x4 in `corebpf_reno` is not the start of a member",
+        ),
+        (
+            name_off,
+            info,
+            "member `name` of `corebpf_reno` is not a function pointer",
+        ),
+        (0x10000, info, "no struct_ops variable covers this offset"),
+    ];
+    for (offset, info, want) in cases {
+        let mut b = bytes.clone();
+        b[at..at + 8].copy_from_slice(&offset.to_le_bytes());
+        b[at + 8..at + 16].copy_from_slice(&info.to_le_bytes());
+        let obj = corebpf::obj::Object::parse(&b).unwrap();
+        let e = obj.struct_ops_maps().unwrap_err();
+        assert!(e.to_string().contains(want), "{want}: {e}");
+        assert!(e.to_string().contains(".struct_ops"), "{e}");
+        // The loader reports it before creating anything.
+        let e = OpenObject::open_bytes("bad", b)
+            .unwrap()
+            .load()
+            .unwrap_err();
+        assert!(e.to_string().contains(want), "{want}: {e}");
+    }
+}

@@ -465,8 +465,25 @@ struct KcfgExt<'a> {
     off: u32,
 }
 
-/// Writes `value` (a `.config` value) into `out` as `ty` says.
-fn kcfg_value(name: &str, ty: KcfgType, value: &str, out: &mut [u8]) -> Result<(), LinkError> {
+/// The low `out.len()` bytes of `v` in the object's byte order `big`.
+fn put_uint(out: &mut [u8], v: u64, big: bool) {
+    let n = out.len().min(8);
+    if big {
+        out[..n].copy_from_slice(&v.to_be_bytes()[8 - n..]);
+    } else {
+        out[..n].copy_from_slice(&v.to_le_bytes()[..n]);
+    }
+}
+
+/// Writes `value` (a `.config` value) into `out` as `ty` says, in the object's byte order
+/// (`big`), not the host's.
+fn kcfg_value(
+    name: &str,
+    ty: KcfgType,
+    value: &str,
+    out: &mut [u8],
+    big: bool,
+) -> Result<(), LinkError> {
     let err = |problem: String| LinkError::Extern {
         name: name.to_string(),
         kind: "kconfig",
@@ -488,7 +505,7 @@ fn kcfg_value(name: &str, ty: KcfgType, value: &str, out: &mut [u8]) -> Result<(
                     b'm' => 2,
                     _ => 0,
                 };
-                out.copy_from_slice(&v.to_ne_bytes()[..out.len().min(4)]);
+                put_uint(out, u64::from(v), big);
             }
             KcfgType::Char => out[0] = c,
             _ => {
@@ -546,7 +563,7 @@ fn kcfg_value(name: &str, ty: KcfgType, value: &str, out: &mut [u8]) -> Result<(
             if !fits {
                 return Err(err(format!("value {value} does not fit in {size} bytes")));
             }
-            out.copy_from_slice(&v.to_ne_bytes()[..size]);
+            put_uint(out, v, big);
         }
         _ => {
             return Err(err(format!(
@@ -954,6 +971,7 @@ impl<'a> Object<'a> {
             off += k.size;
         }
         let mut value = vec![0u8; off as usize];
+        let big = self.endian == Endian::Big;
         for k in &kcfg {
             let out = &mut value[k.off as usize..(k.off + k.size) as usize];
             let c = &target.config;
@@ -970,7 +988,7 @@ impl<'a> Object<'a> {
                         })
                     }
                 };
-                kcfg_value(k.name, k.ty, &v, out)?;
+                kcfg_value(k.name, k.ty, &v, out, big)?;
             } else if !k.name.starts_with("CONFIG_") {
                 return Err(LinkError::Extern {
                     name: k.name.to_string(),
@@ -979,7 +997,7 @@ impl<'a> Object<'a> {
                 });
             } else {
                 match c.get(k.name) {
-                    Some(v) => kcfg_value(k.name, k.ty, v, out)?,
+                    Some(v) => kcfg_value(k.name, k.ty, v, out, big)?,
                     None if k.weak => {}
                     None => {
                         return Err(LinkError::Extern {

@@ -21,6 +21,8 @@ struct Job {
     cpu: &'static str,
     big_endian: bool,
     uses_vmlinux: bool,
+    /// `x86` or `arm64`: the `__TARGET_ARCH_*` the program's `bpf_tracing.h` macros follow.
+    arch: &'static str,
     out: PathBuf,
 }
 
@@ -73,12 +75,21 @@ fn run() -> Result<(), String> {
         let text =
             fs::read_to_string(source).map_err(|e| format!("reading {}: {e}", source.display()))?;
         let uses_vmlinux = text.contains("\"vmlinux.h\"");
-        let mut variants: Vec<(&'static str, &'static str, &'static str, bool)> =
-            vec![("v3", "bpf", "v3", false), ("v4", "bpf", "v4", false)];
+        let mut variants: Vec<(&'static str, &'static str, &'static str, bool, &'static str)> = vec![
+            ("v3", "bpf", "v3", false, "x86"),
+            ("v4", "bpf", "v4", false, "x86"),
+        ];
         if !uses_vmlinux {
-            variants.push(("v3eb", "bpfeb", "v3", true));
+            variants.push(("v3eb", "bpfeb", "v3", true, "x86"));
         }
-        for (variant, target, cpu, big_endian) in variants {
+        // Register access through bpf_tracing.h differs per architecture; the generated
+        // vmlinux.h is this host's (x86), so only programs that declare their own kernel
+        // types get an arm64 build.
+        if !uses_vmlinux && text.contains("<bpf/bpf_tracing.h>") {
+            variants.push(("arm64.v3", "bpf", "v3", false, "arm64"));
+            variants.push(("arm64.v4", "bpf", "v4", false, "arm64"));
+        }
+        for (variant, target, cpu, big_endian, arch) in variants {
             jobs.push(Job {
                 out: obj_dir.join(format!("{name}.{variant}.o")),
                 name: name.clone(),
@@ -88,6 +99,7 @@ fn run() -> Result<(), String> {
                 cpu,
                 big_endian,
                 uses_vmlinux,
+                arch,
             });
         }
     }
@@ -156,7 +168,7 @@ fn compile(clang: &str, job: &Job, out_dir: &Path, src_dir: &Path) -> Result<(),
     let mut cmd = Command::new(clang);
     cmd.args(["-g", "-O2", "-Wall", "-target", job.target])
         .arg(format!("-mcpu={}", job.cpu))
-        .arg("-D__TARGET_ARCH_x86")
+        .arg(format!("-D__TARGET_ARCH_{}", job.arch))
         .arg("-I")
         .arg(src_dir)
         .arg("-I")
@@ -209,7 +221,18 @@ fn write_table(jobs: &[Job], dest: &Path, vmlinux_h: &Path, src_dir: &Path) -> R
         "pub const SOURCE_DIR: &str = {:?};",
         src_dir.display().to_string()
     );
-    let _ = writeln!(s, "static OBJECTS: &[TestObject] = &[");
+    for (table, arm64) in [("OBJECTS", false), ("ARM64_OBJECTS", true)] {
+        write_objects(
+            &mut s,
+            table,
+            jobs.iter().filter(|j| (j.arch == "arm64") == arm64),
+        );
+    }
+    fs::write(dest, s).map_err(|e| format!("writing {}: {e}", dest.display()))
+}
+
+fn write_objects<'j>(s: &mut String, table: &str, jobs: impl Iterator<Item = &'j Job>) {
+    let _ = writeln!(s, "static {table}: &[TestObject] = &[");
     for job in jobs {
         let cpu = if job.cpu == "v4" {
             "Cpu::V4"
@@ -221,9 +244,14 @@ fn write_table(jobs: &[Job], dest: &Path, vmlinux_h: &Path, src_dir: &Path) -> R
         } else {
             "Endian::Little"
         };
+        let arch = if job.arch == "arm64" {
+            "Arch::Arm64"
+        } else {
+            "Arch::X86"
+        };
         let _ = writeln!(
             s,
-            "    TestObject {{ name: {:?}, cpu: {cpu}, endian: {endian}, uses_vmlinux: {}, path: {:?}, source: {:?} }},",
+            "    TestObject {{ name: {:?}, cpu: {cpu}, endian: {endian}, arch: {arch}, uses_vmlinux: {}, path: {:?}, source: {:?} }},",
             job.name,
             job.uses_vmlinux,
             job.out.display().to_string(),
@@ -231,5 +259,4 @@ fn write_table(jobs: &[Job], dest: &Path, vmlinux_h: &Path, src_dir: &Path) -> R
         );
     }
     let _ = writeln!(s, "];");
-    fs::write(dest, s).map_err(|e| format!("writing {}: {e}", dest.display()))
 }

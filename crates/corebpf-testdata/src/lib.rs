@@ -1,5 +1,7 @@
 //! The BPF C programs of `tests/bpf`, compiled by this crate's build script with clang-19 for
-//! cpu v3 and v4 (and big-endian where a program needs no kernel headers).
+//! cpu v3 and v4 (and big-endian where a program needs no kernel headers), for x86 register
+//! layouts; programs that use `bpf_tracing.h` without `vmlinux.h` are built for arm64 too
+//! ([`arm64_objects`]).
 //!
 //! A dev-dependency for every crate's tests: they share one set of real compiler output instead
 //! of checking binaries into the repository.
@@ -20,6 +22,13 @@ pub enum Endian {
     Big,
 }
 
+/// The architecture whose register layout `bpf_tracing.h` follows (`-D__TARGET_ARCH_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Arch {
+    X86,
+    Arm64,
+}
+
 /// One compiled test object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TestObject {
@@ -27,6 +36,7 @@ pub struct TestObject {
     pub name: &'static str,
     pub cpu: Cpu,
     pub endian: Endian,
+    pub arch: Arch,
     /// Whether the program includes the generated `vmlinux.h` (CO-RE against kernel types).
     pub uses_vmlinux: bool,
     path: &'static str,
@@ -49,7 +59,8 @@ impl TestObject {
         std::fs::read(self.path)
     }
 
-    /// A short label for messages: `execsnoop (v3, little-endian)`.
+    /// A short label for messages: `execsnoop (v3, little-endian)`, `kprobe_regs (v3,
+    /// little-endian, arm64)`.
     pub fn label(&self) -> String {
         let cpu = match self.cpu {
             Cpu::V3 => "v3",
@@ -59,15 +70,26 @@ impl TestObject {
             Endian::Little => "little-endian",
             Endian::Big => "big-endian",
         };
-        format!("{} ({cpu}, {endian})", self.name)
+        match self.arch {
+            Arch::X86 => format!("{} ({cpu}, {endian})", self.name),
+            Arch::Arm64 => format!("{} ({cpu}, {endian}, arm64)", self.name),
+        }
     }
 }
 
 include!(concat!(env!("OUT_DIR"), "/objects.rs"));
 
-/// Every compiled test object, in a stable order (by name, then v3, v4, big-endian).
+/// Every compiled test object for x86 (the host's architecture, whose `vmlinux.h` the programs
+/// see), in a stable order (by name, then v3, v4, big-endian).
 pub fn objects() -> &'static [TestObject] {
     OBJECTS
+}
+
+/// The arm64 builds (`-D__TARGET_ARCH_arm64`, v3 and v4) of the programs that read probe
+/// registers through `bpf_tracing.h` and declare their own kernel types: for relocation against
+/// an arm64 kernel's BTF, not for loading here.
+pub fn arm64_objects() -> &'static [TestObject] {
+    ARM64_OBJECTS
 }
 
 /// The little-endian object `name` compiled for `cpu`, if there is such a program.
@@ -165,6 +187,24 @@ mod tests {
                 o.label()
             );
         }
+    }
+
+    #[test]
+    fn arm64_builds_use_arm64_registers() {
+        let arm: Vec<_> = arm64_objects().iter().collect();
+        assert!(
+            arm.iter().any(|o| o.name == "kprobe_regs"),
+            "kprobe_regs has arm64 builds"
+        );
+        for o in arm {
+            assert_eq!(o.arch, Arch::Arm64, "{}", o.label());
+            let bytes = o.read().expect("readable object");
+            // The arm64 register structure is in the object's BTF; x86's is not.
+            let has = |s: &[u8]| bytes.windows(s.len()).any(|w| w == s);
+            assert!(has(b"\0user_pt_regs\0"), "{}", o.label());
+            assert!(!has(b"\0orig_ax\0"), "{}", o.label());
+        }
+        assert!(objects().iter().all(|o| o.arch == Arch::X86));
     }
 
     #[test]

@@ -81,25 +81,15 @@ impl Mapping {
         unsafe { &*self.ptr.as_ptr().add(off).cast::<AtomicU64>() }
     }
 
-    fn u32_at(&self, off: usize) -> &AtomicU32 {
+    /// The address `off` bytes into the mapping, for readers that check their own bounds.
+    fn at(&self, off: usize) -> *const u8 {
         assert!(
-            off % 4 == 0 && off + 4 <= self.len,
-            "u32 at {off} outside a {}-byte mapping",
+            off <= self.len,
+            "offset {off} outside a {}-byte mapping",
             self.len
         );
-        // SAFETY: as in `u64_at`, for 4 bytes.
-        unsafe { &*self.ptr.as_ptr().add(off).cast::<AtomicU32>() }
-    }
-
-    /// Bytes `off..off + len` of the mapping.
-    fn bytes(&self, off: usize, len: usize) -> &[u8] {
-        assert!(
-            off.checked_add(len).is_some_and(|end| end <= self.len),
-            "bytes {off}+{len} outside the mapping"
-        );
-        // SAFETY: in bounds (checked above); callers only read bytes the producer has published
-        // and will not rewrite until the consumer position moves past them.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(off), len) }
+        // SAFETY: at most one past the end of the mapping (checked above).
+        unsafe { self.ptr.as_ptr().add(off) }
     }
 }
 
@@ -131,16 +121,17 @@ pub struct RingBufReader {
     consumer: Mapping,
     producer: Mapping,
     mask: u64,
+    size: usize,
     page: usize,
 }
 
 impl RingBufReader {
     /// Maps the ring buffer map `fd` whose `max_entries` (data size, a power of two) is `size`.
     pub fn new(fd: BorrowedFd<'_>, size: u32) -> Result<RingBufReader> {
-        if !size.is_power_of_two() {
+        if !size.is_power_of_two() || size < 8 {
             return Err(Error::InvalidArgument {
                 op: "ring buffer mmap",
-                problem: format!("size {size} is not a power of two"),
+                problem: format!("size {size} is not a power of two of at least 8"),
             });
         }
         let page = page_size();
@@ -151,6 +142,7 @@ impl RingBufReader {
             consumer,
             producer,
             mask: u64::from(size) - 1,
+            size: size as usize,
             page,
         })
     }
@@ -164,33 +156,63 @@ impl RingBufReader {
 
     /// Hands every committed record to `f`, in order, until the ring is empty, a record is still
     /// being written, or `f` returns `false`; publishes the new consumer position once.
+    ///
+    /// The producer position is read (acquire) once per pass over the published records and
+    /// the consumer position written (release) once per call; each record's header is read
+    /// with acquire ordering, which is what makes its bytes visible once its busy bit clears.
+    #[inline]
     pub fn consume(&mut self, mut f: impl FnMut(&[u8]) -> bool) -> Consumed {
         let mut done = Consumed::default();
         let cons_pos = self.consumer.u64_at(0);
-        let mut cons = cons_pos.load(Ordering::Acquire);
-        let mut prod = self.producer.u64_at(0).load(Ordering::Acquire);
+        let prod_pos = self.producer.u64_at(0);
+        let mut cons = cons_pos.load(Ordering::Relaxed);
+        let mut prod = prod_pos.load(Ordering::Acquire);
+        // The data area: `size` bytes mapped twice after the producer page.
+        let data = self.producer.at(self.page);
+        let size = self.size;
+        if cons & 7 != 0 {
+            // Positions are multiples of 8; anything else was not written by this reader.
+            cons_pos.store(prod, Ordering::Release);
+            return done;
+        }
         'outer: loop {
             while cons < prod {
-                let off = self.page + (cons & self.mask) as usize;
-                let hdr = self.producer.u32_at(off).load(Ordering::Acquire);
+                let off = (cons & self.mask) as usize;
+                // SAFETY: `off` is below `size` and a multiple of 8 (so is `cons`, checked on
+                // entry and advanced in multiples of 8), so the 4-byte header lies within the
+                // doubly mapped `2 * size` data bytes and is aligned. The kernel writes it
+                // atomically; it is only read atomically here.
+                let hdr = unsafe { &*data.add(off).cast::<AtomicU32>() }.load(Ordering::Acquire);
                 if hdr & RINGBUF_BUSY != 0 {
                     break 'outer;
                 }
+                prefetch(data, (off + PREFETCH_AHEAD) & (size - 1));
                 let len = (hdr & !(RINGBUF_BUSY | RINGBUF_DISCARD)) as usize;
+                let total = (len + RINGBUF_HDR + 7) & !7;
+                if len > size || total as u64 > prod - cons {
+                    // Not a record the kernel could have committed: skip what is published
+                    // rather than read outside it or loop.
+                    cons = prod;
+                    break 'outer;
+                }
                 let keep_going = if hdr & RINGBUF_DISCARD != 0 {
                     done.discarded += 1;
                     true
                 } else {
                     done.records += 1;
-                    f(self.producer.bytes(off + RINGBUF_HDR, len))
+                    // SAFETY: `off + 8 + len <= 2 * size` (off < size, len <= size), inside the
+                    // double mapping; the producer committed these bytes (busy bit clear, read
+                    // with acquire) and does not reuse them before the consumer position moves
+                    // past them, which happens only after `f` returns.
+                    f(unsafe { std::slice::from_raw_parts(data.add(off + RINGBUF_HDR), len) })
                 };
-                cons += ((len + RINGBUF_HDR + 7) & !7) as u64;
+                cons += total as u64;
                 if !keep_going {
                     break 'outer;
                 }
             }
             // Records may have been committed while we read; look once more before returning.
-            let newer = self.producer.u64_at(0).load(Ordering::Acquire);
+            let newer = prod_pos.load(Ordering::Acquire);
             if newer == prod {
                 break;
             }
@@ -199,6 +221,25 @@ impl RingBufReader {
         cons_pos.store(cons, Ordering::Release);
         done
     }
+}
+
+/// How far ahead of the record being read the readers ask for the ring's bytes. The kernel
+/// wrote them, possibly long ago; a consumer that catches up on a full ring otherwise waits on
+/// the hardware prefetcher, which stops at every page boundary.
+const PREFETCH_AHEAD: usize = 2048;
+
+/// Asks for the cache line at `data + off` (`off` inside the ring) to be brought in.
+#[inline(always)]
+fn prefetch(data: *const u8, off: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch hint reads nothing and never faults; `off` is inside the mapping.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            data.wrapping_add(off).cast(),
+        )
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (data, off);
 }
 
 const PERF_RECORD_LOST: u32 = 2;
@@ -253,64 +294,91 @@ impl PerfRing {
     }
 
     /// Hands every record to `f` in order and publishes the new tail once; returns the count.
+    ///
+    /// `data_head` is read (acquire) once and `data_tail` written (release) once per call, as
+    /// the perf ring protocol allows; records are handed out in place, and only one that wraps
+    /// around the ring end is copied (into a buffer kept between calls).
+    #[inline]
     pub fn consume(&mut self, mut f: impl FnMut(PerfRecord<'_>)) -> u64 {
+        let tail_pos = self.map.u64_at(DATA_TAIL);
         let head = self.map.u64_at(DATA_HEAD).load(Ordering::Acquire);
-        let mut tail = self.map.u64_at(DATA_TAIL).load(Ordering::Relaxed);
-        let mask = (self.data_size - 1) as u64;
+        let mut tail = tail_pos.load(Ordering::Relaxed);
+        let size = self.data_size;
+        let mask = size - 1;
+        let data = self.map.at(self.page);
         let mut n = 0;
-        while tail < head {
-            let off = (tail & mask) as usize;
+        if head.wrapping_sub(tail) > size as u64 {
+            // More published than the ring holds (or a tail past the head): not a state the
+            // kernel leaves a non-overwriting ring in. Skip it rather than read garbage.
+            tail_pos.store(head, Ordering::Release);
+            return 0;
+        }
+        while tail != head {
+            let off = tail as usize & mask;
             let mut hdr = [0u8; 8];
-            self.copy_out(off, &mut hdr);
+            if off + 8 <= size {
+                // SAFETY: `off + 8 <= size`: inside the data pages; published bytes (below
+                // `head`, read with acquire) that the kernel leaves alone until the tail moves.
+                hdr = unsafe { data.add(off).cast::<[u8; 8]>().read() };
+            } else {
+                self.copy_out(off, &mut hdr);
+            }
+            prefetch(data, (off + PREFETCH_AHEAD) & mask);
             let ty = u32::from_ne_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
-            let size = u16::from_ne_bytes([hdr[6], hdr[7]]) as usize;
-            if size < 8 || size > self.data_size || size as u64 > head - tail {
+            let rec = u16::from_ne_bytes([hdr[6], hdr[7]]) as usize;
+            if rec < 8 || rec as u64 > head - tail {
                 // A corrupt header: skip everything published so far rather than loop.
                 tail = head;
                 break;
             }
-            let body_off = (off + 8) & mask as usize;
-            let body_len = size - 8;
-            if body_off + body_len <= self.data_size {
+            if off + rec <= size {
                 // The common case: the record does not wrap, so hand out the ring's bytes.
-                Self::deliver(ty, self.map.bytes(self.page + body_off, body_len), &mut f);
+                // SAFETY: `off + rec <= size`: inside the data pages; published and stable
+                // until the tail moves, which happens after `f` returns.
+                let body = unsafe { std::slice::from_raw_parts(data.add(off + 8), rec - 8) };
+                Self::deliver(ty, body, &mut f);
             } else {
                 let mut body = std::mem::take(&mut self.scratch);
-                body.resize(body_len, 0);
-                self.copy_out(body_off, &mut body);
+                body.resize(rec - 8, 0);
+                self.copy_out((off + 8) & mask, &mut body);
                 Self::deliver(ty, &body, &mut f);
                 self.scratch = body;
             }
-            tail += size as u64;
+            tail += rec as u64;
             n += 1;
         }
-        self.map.u64_at(DATA_TAIL).store(tail, Ordering::Release);
+        tail_pos.store(tail, Ordering::Release);
         n
     }
 
+    #[inline(always)]
     fn deliver(ty: u32, body: &[u8], f: &mut impl FnMut(PerfRecord<'_>)) {
-        match ty {
-            PERF_RECORD_SAMPLE if body.len() >= 4 => {
-                let raw = u32::from_ne_bytes([body[0], body[1], body[2], body[3]]) as usize;
-                let end = (4 + raw).min(body.len());
-                f(PerfRecord::Sample(&body[4..end]));
+        match (ty, body) {
+            (PERF_RECORD_SAMPLE, [a, b, c, d, raw @ ..]) => {
+                let len = u32::from_ne_bytes([*a, *b, *c, *d]) as usize;
+                f(PerfRecord::Sample(raw.get(..len).unwrap_or(raw)));
             }
-            PERF_RECORD_LOST if body.len() >= 16 => {
-                let mut lost = [0u8; 8];
-                lost.copy_from_slice(&body[8..16]);
-                f(PerfRecord::Lost(u64::from_ne_bytes(lost)));
+            (PERF_RECORD_LOST, [_, _, _, _, _, _, _, _, l0, l1, l2, l3, l4, l5, l6, l7, ..]) => {
+                f(PerfRecord::Lost(u64::from_ne_bytes([
+                    *l0, *l1, *l2, *l3, *l4, *l5, *l6, *l7,
+                ])));
             }
-            other => f(PerfRecord::Other(other)),
+            (other, _) => f(PerfRecord::Other(other)),
         }
     }
 
-    /// Copies `out.len()` ring bytes starting at data offset `off`, wrapping at the end.
+    /// Copies `out.len()` (at most the ring size) ring bytes from data offset `off`, wrapping
+    /// at the end.
+    #[cold]
     fn copy_out(&self, off: usize, out: &mut [u8]) {
         let first = out.len().min(self.data_size - off);
-        out[..first].copy_from_slice(self.map.bytes(self.page + off, first));
-        let rest = out.len() - first;
-        if rest > 0 {
-            out[first..].copy_from_slice(self.map.bytes(self.page, rest));
+        let rest = (out.len() - first).min(off);
+        let data = self.map.at(self.page);
+        // SAFETY: `off + first <= data_size` and `rest <= off < data_size`: both pieces lie in
+        // the data pages, and `first + rest <= out.len()`; published bytes, as in `consume`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.add(off), out.as_mut_ptr(), first);
+            std::ptr::copy_nonoverlapping(data, out.as_mut_ptr().add(first), rest);
         }
     }
 }

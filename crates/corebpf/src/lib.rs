@@ -24,6 +24,8 @@ pub mod attach_target;
 pub mod btf_fixup;
 pub mod compile;
 mod error;
+#[cfg(feature = "tokio")]
+mod event_async;
 pub mod link;
 mod map;
 pub mod maps;

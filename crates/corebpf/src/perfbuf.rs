@@ -1,6 +1,7 @@
 //! Reading `BPF_MAP_TYPE_PERF_EVENT_ARRAY` maps: one BPF-output perf event and ring per CPU,
 //! stored in the map at the CPU's index, all behind one epoll.
 
+use std::marker::PhantomData;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
@@ -32,22 +33,30 @@ impl Default for PerfBufOptions {
 struct CpuRing {
     cpu: u32,
     ring: PerfRing,
-    _event: OwnedFd,
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    event: OwnedFd,
 }
 
-type SampleFn<'a> = Box<dyn FnMut(u32, &[u8]) + 'a>;
-type LostFn<'a> = Box<dyn FnMut(u32, u64) + 'a>;
+/// The type-erased sample callback of a [`PerfBuf`] made with [`PerfBuf::into_boxed`].
+pub type SampleFn<'a> = Box<dyn FnMut(u32, &[u8]) + 'a>;
+/// The type-erased lost-sample callback of a [`PerfBuf`] made with [`PerfBuf::into_boxed`].
+pub type LostFn<'a> = Box<dyn FnMut(u32, u64) + 'a>;
 
 /// Consumer of a perf event array: samples and lost-sample counts per CPU.
-pub struct PerfBuf<'a> {
+///
+/// The callbacks are type parameters, so each record reaches them through a direct (usually
+/// inlined) call; [`PerfBuf::into_boxed`] erases them when readers of different callbacks
+/// must share one type (the defaults `S` and `L` name that type).
+pub struct PerfBuf<'a, S = SampleFn<'a>, L = LostFn<'a>> {
     rings: Vec<CpuRing>,
     epoll: Epoll,
-    sample: SampleFn<'a>,
-    lost: LostFn<'a>,
+    sample: S,
+    lost: L,
     lost_total: u64,
+    _callbacks: PhantomData<&'a ()>,
 }
 
-impl std::fmt::Debug for PerfBuf<'_> {
+impl<S, L> std::fmt::Debug for PerfBuf<'_, S, L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PerfBuf")
             .field("cpus", &self.rings.len())
@@ -56,15 +65,19 @@ impl std::fmt::Debug for PerfBuf<'_> {
     }
 }
 
-impl<'a> PerfBuf<'a> {
+impl<'a, S, L> PerfBuf<'a, S, L>
+where
+    S: FnMut(u32, &[u8]) + 'a,
+    L: FnMut(u32, u64) + 'a,
+{
     /// Opens a ring on every online CPU and stores it in `map` at that CPU's index;
     /// `sample(cpu, bytes)` gets each record, `lost(cpu, count)` each loss report.
     pub fn new(
         map: BorrowedFd<'_>,
         opts: PerfBufOptions,
-        sample: impl FnMut(u32, &[u8]) + 'a,
-        lost: impl FnMut(u32, u64) + 'a,
-    ) -> Result<PerfBuf<'a>, AttachError> {
+        sample: S,
+        lost: L,
+    ) -> Result<Self, AttachError> {
         let info = bpf::map_info(map).map_err(AttachError::kernel("perf buffer map info"))?;
         if info.map_type != 4 {
             return Err(AttachError::Map {
@@ -98,27 +111,33 @@ impl<'a> PerfBuf<'a> {
             epoll
                 .add(event.as_fd(), rings.len() as u64)
                 .map_err(AttachError::kernel(what))?;
-            rings.push(CpuRing {
-                cpu,
-                ring,
-                _event: event,
-            });
+            rings.push(CpuRing { cpu, ring, event });
         }
         Ok(PerfBuf {
             rings,
             epoll,
-            sample: Box::new(sample),
-            lost: Box::new(lost),
+            sample,
+            lost,
             lost_total: 0,
+            _callbacks: PhantomData,
         })
     }
 
-    fn drain(
-        r: &mut CpuRing,
-        sample: &mut SampleFn<'a>,
-        lost: &mut LostFn<'a>,
-        total: &mut u64,
-    ) -> u64 {
+    /// The same reader with its callbacks boxed, so that readers made with different
+    /// callbacks have one type.
+    pub fn into_boxed(self) -> PerfBuf<'a> {
+        PerfBuf {
+            rings: self.rings,
+            epoll: self.epoll,
+            sample: Box::new(self.sample),
+            lost: Box::new(self.lost),
+            lost_total: self.lost_total,
+            _callbacks: PhantomData,
+        }
+    }
+
+    #[inline]
+    fn drain(r: &mut CpuRing, sample: &mut S, lost: &mut L, total: &mut u64) -> u64 {
         let cpu = r.cpu;
         let mut n = 0;
         r.ring.consume(|rec| match rec {
@@ -178,21 +197,19 @@ pub use self::async_perf::AsyncPerfBuf;
 
 #[cfg(feature = "tokio")]
 mod async_perf {
-    use std::os::fd::{AsFd, OwnedFd};
+    use std::os::fd::AsFd;
 
-    use tokio::io::unix::AsyncFd;
-    use tokio::io::Interest;
-
-    use super::PerfBuf;
+    use super::{LostFn, PerfBuf, SampleFn};
+    use crate::event_async::ReadyFds;
     use crate::link::AttachError;
 
     /// A [`PerfBuf`] driven by tokio. Create it inside a runtime.
-    pub struct AsyncPerfBuf<'a> {
-        inner: PerfBuf<'a>,
-        fds: Vec<AsyncFd<OwnedFd>>,
+    pub struct AsyncPerfBuf<'a, S = SampleFn<'a>, L = LostFn<'a>> {
+        inner: PerfBuf<'a, S, L>,
+        fds: ReadyFds,
     }
 
-    impl std::fmt::Debug for AsyncPerfBuf<'_> {
+    impl<S, L> std::fmt::Debug for AsyncPerfBuf<'_, S, L> {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.debug_struct("AsyncPerfBuf")
                 .field("inner", &self.inner)
@@ -200,38 +217,33 @@ mod async_perf {
         }
     }
 
-    impl<'a> PerfBuf<'a> {
+    impl<'a, S, L> PerfBuf<'a, S, L>
+    where
+        S: FnMut(u32, &[u8]) + 'a,
+        L: FnMut(u32, u64) + 'a,
+    {
         /// Registers the per-CPU rings with the current tokio runtime.
-        pub fn into_async(self) -> Result<AsyncPerfBuf<'a>, AttachError> {
-            let fds = self
-                .rings
-                .iter()
-                .map(|r| {
-                    let fd = r._event.as_fd().try_clone_to_owned().map_err(|e| {
-                        AttachError::Link(format!("perf buffer: dup event fd: {e}"))
-                    })?;
-                    // Sound for `OwnedFd`: it owns the descriptor, which stays open and the same
-                    // for the AsyncFd's whole life (the I/O-safety condition of `register`).
-                    #[allow(deprecated)]
-                    AsyncFd::with_interest(fd, Interest::READABLE).map_err(|e| {
-                        AttachError::Link(format!("perf buffer: register with tokio: {e}"))
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+        pub fn into_async(self) -> Result<AsyncPerfBuf<'a, S, L>, AttachError> {
+            let fds =
+                ReadyFds::register(self.rings.iter().map(|r| r.event.as_fd()), "perf buffer")?;
             Ok(AsyncPerfBuf { inner: self, fds })
         }
     }
 
-    impl<'a> AsyncPerfBuf<'a> {
+    impl<'a, S, L> AsyncPerfBuf<'a, S, L>
+    where
+        S: FnMut(u32, &[u8]) + 'a,
+        L: FnMut(u32, u64) + 'a,
+    {
         /// Waits until at least one sample was handed over; returns how many were.
         pub async fn next_batch(&mut self) -> Result<u64, AttachError> {
-            loop {
-                let n = self.inner.consume();
-                if n > 0 {
-                    return Ok(n);
-                }
-                crate::ringbuf::wait_readable(&self.fds).await?;
-            }
+            let inner = &mut self.inner;
+            self.fds.next_batch(|| inner.consume()).await
+        }
+
+        /// Consumes what is there without waiting.
+        pub fn consume(&mut self) -> u64 {
+            self.inner.consume()
         }
 
         /// Samples reported lost so far.
@@ -240,7 +252,7 @@ mod async_perf {
         }
 
         /// The blocking reader back.
-        pub fn into_inner(self) -> PerfBuf<'a> {
+        pub fn into_inner(self) -> PerfBuf<'a, S, L> {
             self.inner
         }
     }

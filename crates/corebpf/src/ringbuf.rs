@@ -217,40 +217,6 @@ impl<'a> RingBuf<'a> {
     }
 }
 
-/// Waits until any of `fds` is readable, clearing the readiness it saw (the caller then
-/// consumes everything, so no edge is lost).
-#[cfg(feature = "tokio")]
-pub(crate) async fn wait_readable(
-    fds: &[tokio::io::unix::AsyncFd<OwnedFd>],
-) -> Result<(), AttachError> {
-    if fds.is_empty() {
-        return Err(AttachError::Link("no rings to wait on".into()));
-    }
-    std::future::poll_fn(|cx| {
-        let mut any = false;
-        for fd in fds {
-            match fd.poll_read_ready(cx) {
-                std::task::Poll::Ready(Ok(mut guard)) => {
-                    guard.clear_ready();
-                    any = true;
-                }
-                std::task::Poll::Ready(Err(e)) => {
-                    return std::task::Poll::Ready(Err(AttachError::Link(format!(
-                        "readiness: {e}"
-                    ))))
-                }
-                std::task::Poll::Pending => {}
-            }
-        }
-        if any {
-            std::task::Poll::Ready(Ok(()))
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await
-}
-
 /// Async reading on tokio: the same rings, woken by tokio's reactor instead of a blocking
 /// epoll wait (feature `tokio`).
 #[cfg(feature = "tokio")]
@@ -258,18 +224,16 @@ pub use self::async_ring::AsyncRingBuf;
 
 #[cfg(feature = "tokio")]
 mod async_ring {
-    use std::os::fd::{AsFd, OwnedFd};
-
-    use tokio::io::unix::AsyncFd;
-    use tokio::io::Interest;
+    use std::os::fd::AsFd;
 
     use super::RingBuf;
+    use crate::event_async::ReadyFds;
     use crate::link::AttachError;
 
     /// A [`RingBuf`] driven by tokio. Create it inside a runtime.
     pub struct AsyncRingBuf<'a> {
         inner: RingBuf<'a>,
-        fds: Vec<AsyncFd<OwnedFd>>,
+        fds: ReadyFds,
     }
 
     impl std::fmt::Debug for AsyncRingBuf<'_> {
@@ -283,21 +247,7 @@ mod async_ring {
     impl<'a> RingBuf<'a> {
         /// Registers the rings with the current tokio runtime.
         pub fn into_async(self) -> Result<AsyncRingBuf<'a>, AttachError> {
-            let fds =
-                self.rings
-                    .iter()
-                    .map(|r| {
-                        let fd = r.fd.as_fd().try_clone_to_owned().map_err(|e| {
-                            AttachError::Link(format!("ring buffer: dup map fd: {e}"))
-                        })?;
-                        // Sound for `OwnedFd`: it owns the descriptor, which stays open and the same
-                        // for the AsyncFd's whole life (the I/O-safety condition of `register`).
-                        #[allow(deprecated)]
-                        AsyncFd::with_interest(fd, Interest::READABLE).map_err(|e| {
-                            AttachError::Link(format!("ring buffer: register with tokio: {e}"))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+            let fds = ReadyFds::register(self.rings.iter().map(|r| r.fd.as_fd()), "ring buffer")?;
             Ok(AsyncRingBuf { inner: self, fds })
         }
     }
@@ -305,13 +255,8 @@ mod async_ring {
     impl<'a> AsyncRingBuf<'a> {
         /// Waits until at least one record was handed to a callback; returns how many were.
         pub async fn next_batch(&mut self) -> Result<u64, AttachError> {
-            loop {
-                let n = self.inner.consume();
-                if n > 0 {
-                    return Ok(n);
-                }
-                crate::ringbuf::wait_readable(&self.fds).await?;
-            }
+            let inner = &mut self.inner;
+            self.fds.next_batch(|| inner.consume()).await
         }
 
         /// Consumes what is there without waiting.

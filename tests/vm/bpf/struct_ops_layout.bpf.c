@@ -4,7 +4,8 @@
  * must place every member by name in the kernel's layout. Variants:
  *   -DCOREBPF_FLAVOR         the struct named tcp_congestion_ops___corebpf (a CO-RE flavor)
  *   -DCOREBPF_EXTRA_MEMBER   a member the kernel's struct does not have, set non-zero
- *   -DCOREBPF_UNKNOWN_TYPE   a struct the kernel has no struct_ops wrapper for
+ *   -DCOREBPF_UNKNOWN_TYPE   a struct the kernel does not have
+ *   -DCOREBPF_NO_WRAPPER     a kernel struct (tcp_ulp_ops) the kernel cannot take as struct_ops
  *   -DCOREBPF_UNREFERENCED   a struct_ops program no member names */
 #include <linux/types.h>
 #include <bpf/bpf_helpers.h>
@@ -23,6 +24,8 @@ extern __u32 tcp_reno_undo_cwnd(struct sock *sk) __ksym;
 
 #if defined(COREBPF_UNKNOWN_TYPE)
 #define OPS corebpf_no_such_ops
+#elif defined(COREBPF_NO_WRAPPER)
+#define OPS tcp_ulp_ops
 #elif defined(COREBPF_FLAVOR)
 #define OPS tcp_congestion_ops___corebpf
 #else

@@ -7,8 +7,11 @@
 //! 6.1 kernels cannot satisfy are poisoned by both sides and compared like any other slot.
 //!
 //! Kernel facts libbpf takes from the running kernel whatever the target (uname's version,
-//! feature probes, kallsyms, and the running kernel's BTF for typed ksyms and kfuncs) are given
-//! to our side from the same source; see `libbpf_oracle/`.
+//! feature probes, kallsyms) are given to our side from the same source. Typed ksyms and kfuncs
+//! libbpf resolves in the running kernel's BTF: each object is compared both linked that way
+//! (`link_with_core_btfs`, byte for byte) and linked purely offline against the 6.1 BTF, where
+//! those slots name the same kernel types and `kconfig_ksym`, whose non-weak
+//! `bpf_task_acquire` kfunc 6.1 lacks, is refused (see `libbpf_oracle/`).
 //!
 //! The kernel images come from apt (`tests/vm/kernel.sh`, cached in `target/vm-cache/`); when
 //! they cannot be had the tests fail and say why.

@@ -11,10 +11,13 @@
 //! Kernel facts libbpf takes from the running kernel whatever the CO-RE target (its
 //! `btf_custom_path` serves CO-RE only) are given to our side from the same source:
 //! `LINUX_KERNEL_VERSION` (uname), `LINUX_HAS_BPF_COOKIE` and `LINUX_HAS_SYSCALL_WRAPPER`
-//! (libbpf's feature probes), untyped ksym addresses (`/proc/kallsyms`), and typed ksyms and
-//! kfuncs (the running kernel's BTF): for a custom target those instruction slots are compared
-//! with our link of the same object against the running kernel's BTF, and our slots must name a
-//! type of the same name in the custom target.
+//! (libbpf's feature probes), untyped ksym addresses (`/proc/kallsyms`). Typed ksyms and kfuncs
+//! libbpf resolves in the running kernel's BTF; with a custom target each object is compared
+//! twice: linked the same way (`Object::link_with_core_btfs`: CO-RE against the target, ksyms
+//! against the running kernel), which must equal libbpf byte for byte; and linked purely
+//! offline (`Object::link`, everything against the target), where those ksym/kfunc slots are
+//! compared with our link against the running kernel and must name a type of the same name in
+//! the target, and an object whose non-weak kfunc the target lacks must be refused.
 
 #![allow(dead_code)]
 
@@ -439,6 +442,10 @@ pub struct Outcome {
     /// Objects we refuse to link for a custom target because a non-weak ksym or kfunc is not in
     /// that target's BTF, which libbpf took from the running kernel instead: (label, error).
     pub refused: Vec<(String, String)>,
+    /// With a custom target: programs and instructions of the links whose ksyms and kfuncs
+    /// resolve in the running kernel like libbpf's, compared with no exception.
+    pub core_only_programs: usize,
+    pub core_only_insns: usize,
 }
 
 impl std::fmt::Display for Outcome {
@@ -446,7 +453,8 @@ impl std::fmt::Display for Outcome {
         write!(
             f,
             "{} objects ({} refused), {} programs ({} with poisoned CO-RE relocations), {} instructions \
-             ({} CO-RE relocated, {} poisoned, {} ksym/kfunc slots), {} internal maps",
+             ({} CO-RE relocated, {} poisoned, {} ksym/kfunc slots), {} internal maps; \
+             ksyms from the running kernel: {} programs, {} instructions",
             self.objects,
             self.refused.len(),
             self.programs,
@@ -455,7 +463,9 @@ impl std::fmt::Display for Outcome {
             self.core,
             self.poisoned,
             self.ksym_slots,
-            self.maps
+            self.maps,
+            self.core_only_programs,
+            self.core_only_insns
         )
     }
 }
@@ -521,6 +531,19 @@ pub fn differential(s: &Setup<'_>) -> Outcome {
         let bytes = std::fs::read(&o.path).unwrap();
         let obj = Object::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", o.label));
         out.objects += 1;
+        if let Some(ht) = &host_target {
+            // libbpf's model: CO-RE against the custom target, ksyms and kfuncs against the
+            // running kernel (`link_with_core_btfs`): equal to libbpf byte for byte.
+            let mixed = obj
+                .link_with_core_btfs(&o.name, ht, &[s.btf])
+                .unwrap_or_else(|e| panic!("{} (CO-RE target only): {e}", o.label));
+            let mut part = Outcome::default();
+            let label = format!("{} [CO-RE target only]", o.label);
+            compare_object(&label, &mixed, t, None, s.btf, &mut part);
+            out.differences.append(&mut part.differences);
+            out.core_only_programs += part.programs;
+            out.core_only_insns += part.insns;
+        }
         let linked = match obj.link(&o.name, &target) {
             Ok(l) => l,
             Err(e) => {
@@ -539,82 +562,92 @@ pub fn differential(s: &Setup<'_>) -> Outcome {
             obj.link(&o.name, h)
                 .unwrap_or_else(|e| panic!("{} against the running kernel: {e}", o.label))
         });
-        let ours: Vec<&LinkedProgram<'_>> = linked
-            .programs
-            .iter()
-            .filter(|p| !t.skipped.iter().any(|s| s == p.name))
-            .collect();
-        let names: Vec<&str> = ours.iter().map(|p| p.name).collect();
-        assert_eq!(names, t.order, "{}: programs in load order", o.label);
-        assert_eq!(ours.len(), t.progs.len(), "{}: loaded programs", o.label);
-        for (p, tp) in ours.iter().zip(&t.progs) {
-            let what = format!("{} {}", o.label, p.name);
-            assert!(
-                p.name.starts_with(&tp.name),
-                "{what}: libbpf loaded {}",
-                tp.name
-            );
-            let reference = match (&host_linked, &host_btf) {
-                (Some(hl), Some(hb)) => {
-                    let host = hl
-                        .programs
-                        .iter()
-                        .find(|h| h.name == p.name)
-                        .expect("same programs against both targets");
-                    Some(KsymReference {
-                        host,
-                        host_btf: hb,
-                        target_btf: s.btf,
-                    })
-                }
-                _ => None,
-            };
-            let (bad, ksym_slots) = compare_prog(&what, &linked, p, tp, reference.as_ref());
-            out.differences.extend(bad);
-            out.ksym_slots += ksym_slots;
-            out.programs += 1;
-            out.insns += p.insn_count();
-            out.core += p.core.len();
-            out.kinds.extend(p.core.iter().map(|r| r.kind as u32));
-            let poisoned = p.core.iter().filter(|r| r.poisoned).count();
-            out.poisoned += poisoned;
-            out.poisoned_programs += usize::from(poisoned > 0);
-        }
-        for m in &linked.maps {
-            if !matches!(m.origin, MapOrigin::Data(_) | MapOrigin::Kconfig) {
-                continue;
-            }
-            let what = format!("{} map {}", o.label, m.object_name);
-            let Some(tm) = t.maps.get(&m.name) else {
-                out.differences.push(format!(
-                    "{what}: libbpf created no map named {:?} (it has {:?})",
-                    m.name,
-                    t.maps.keys().collect::<Vec<_>>()
-                ));
-                continue;
-            };
-            let ourm = [
-                m.map_type,
-                m.key_size,
-                m.value_size,
-                m.max_entries,
-                m.map_flags,
-                m.btf_key_type_id,
-                m.btf_value_type_id,
-            ];
-            if ourm != *tm {
-                out.differences
-                    .push(format!("{what}: ours {ourm:?} libbpf {tm:?}"));
-            }
-            if m.initial.as_ref() != t.values.get(&m.name) {
-                out.differences.push(format!(
-                    "{what}: initial value ours {:?} libbpf {:?}",
-                    m.initial.as_deref().map(hex),
-                    t.values.get(&m.name).map(|v| hex(v))
-                ));
-            }
-            out.maps += 1;
-        }
+        let host = match (&host_linked, &host_btf) {
+            (Some(hl), Some(hb)) => Some((hl, hb)),
+            _ => None,
+        };
+        compare_object(&o.label, &linked, t, host, s.btf, &mut out);
     }
     out
+}
+
+/// Compares one linked object with libbpf's records of it: programs, then internal maps.
+fn compare_object(
+    label: &str,
+    linked: &Linked<'_>,
+    t: &OracleObject,
+    host: Option<(&Linked<'_>, &Btf<'_>)>,
+    target_btf: &Btf<'_>,
+    out: &mut Outcome,
+) {
+    let ours: Vec<&LinkedProgram<'_>> = linked
+        .programs
+        .iter()
+        .filter(|p| !t.skipped.iter().any(|s| s == p.name))
+        .collect();
+    let names: Vec<&str> = ours.iter().map(|p| p.name).collect();
+    assert_eq!(names, t.order, "{label}: programs in load order");
+    assert_eq!(ours.len(), t.progs.len(), "{label}: loaded programs");
+    for (p, tp) in ours.iter().zip(&t.progs) {
+        let what = format!("{label} {}", p.name);
+        assert!(
+            p.name.starts_with(&tp.name),
+            "{what}: libbpf loaded {}",
+            tp.name
+        );
+        let reference = host.map(|(hl, hb)| KsymReference {
+            host: hl
+                .programs
+                .iter()
+                .find(|h| h.name == p.name)
+                .expect("same programs against both targets"),
+            host_btf: hb,
+            target_btf,
+        });
+        let (bad, ksym_slots) = compare_prog(&what, linked, p, tp, reference.as_ref());
+        out.differences.extend(bad);
+        out.ksym_slots += ksym_slots;
+        out.programs += 1;
+        out.insns += p.insn_count();
+        out.core += p.core.len();
+        out.kinds.extend(p.core.iter().map(|r| r.kind as u32));
+        let poisoned = p.core.iter().filter(|r| r.poisoned).count();
+        out.poisoned += poisoned;
+        out.poisoned_programs += usize::from(poisoned > 0);
+    }
+    for m in &linked.maps {
+        if !matches!(m.origin, MapOrigin::Data(_) | MapOrigin::Kconfig) {
+            continue;
+        }
+        let what = format!("{label} map {}", m.object_name);
+        let Some(tm) = t.maps.get(&m.name) else {
+            out.differences.push(format!(
+                "{what}: libbpf created no map named {:?} (it has {:?})",
+                m.name,
+                t.maps.keys().collect::<Vec<_>>()
+            ));
+            continue;
+        };
+        let ourm = [
+            m.map_type,
+            m.key_size,
+            m.value_size,
+            m.max_entries,
+            m.map_flags,
+            m.btf_key_type_id,
+            m.btf_value_type_id,
+        ];
+        if ourm != *tm {
+            out.differences
+                .push(format!("{what}: ours {ourm:?} libbpf {tm:?}"));
+        }
+        if m.initial.as_ref() != t.values.get(&m.name) {
+            out.differences.push(format!(
+                "{what}: initial value ours {:?} libbpf {:?}",
+                m.initial.as_deref().map(hex),
+                t.values.get(&m.name).map(|v| hex(v))
+            ));
+        }
+        out.maps += 1;
+    }
 }

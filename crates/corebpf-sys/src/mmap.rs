@@ -382,3 +382,234 @@ impl PerfRing {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The readers on rings laid out in a memfd as the kernel lays them out, for the states a
+    //! kernel producer does not readily produce: records and headers split by the ring end at
+    //! chosen offsets, busy and discarded records, and corrupt positions and headers.
+
+    use std::fs::File;
+    use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+    use std::os::unix::fs::FileExt;
+
+    use super::*;
+
+    fn memfd(len: usize) -> File {
+        // SAFETY: a valid C string; the result is checked before use.
+        let fd = unsafe { libc::memfd_create(c"mmap-test".as_ptr(), 0) };
+        assert!(fd >= 0, "memfd_create: {}", io::Error::last_os_error());
+        // SAFETY: a fresh descriptor owned by nothing else.
+        let file = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        file.set_len(len as u64).expect("size the memfd");
+        file
+    }
+
+    fn put_u64(f: &File, off: usize, v: u64) {
+        f.write_all_at(&v.to_ne_bytes(), off as u64).expect("write");
+    }
+
+    /// A perf record: header (type, misc 0, size) and body.
+    fn perf_record(ty: u32, body: &[u8]) -> Vec<u8> {
+        let mut r = ty.to_ne_bytes().to_vec();
+        r.extend_from_slice(&0u16.to_ne_bytes());
+        r.extend_from_slice(&((8 + body.len()) as u16).to_ne_bytes());
+        r.extend_from_slice(body);
+        r
+    }
+
+    /// A `PERF_SAMPLE_RAW` body: u32 size, the bytes, zero padding to 8 bytes after the size.
+    fn raw_sample(bytes: &[u8]) -> Vec<u8> {
+        let raw = (4 + bytes.len()).next_multiple_of(8) - 4;
+        let mut b = (raw as u32).to_ne_bytes().to_vec();
+        b.extend_from_slice(bytes);
+        b.resize(4 + raw, 0);
+        b
+    }
+
+    /// Writes `records` into a one-page perf ring starting at position `start` (wrapping at
+    /// the end), sets the tail to `start` and the head past them; returns the reader and file.
+    fn perf_ring(start: u64, records: &[Vec<u8>]) -> (PerfRing, File) {
+        let page = page_size();
+        let f = memfd(2 * page);
+        let mut pos = start;
+        for r in records {
+            for (i, b) in r.iter().enumerate() {
+                let off = page + ((pos as usize + i) % page);
+                f.write_all_at(&[*b], off as u64).expect("write");
+            }
+            pos += r.len() as u64;
+        }
+        put_u64(&f, DATA_TAIL, start);
+        put_u64(&f, DATA_HEAD, pos);
+        (PerfRing::new(f.as_fd(), 1).expect("map"), f)
+    }
+
+    fn collect(ring: &mut PerfRing) -> (Vec<String>, u64) {
+        let mut seen = Vec::new();
+        let n = ring.consume(|r| {
+            seen.push(match r {
+                PerfRecord::Sample(b) => format!("sample {b:?}"),
+                PerfRecord::Lost(n) => format!("lost {n}"),
+                PerfRecord::Other(t) => format!("other {t}"),
+            })
+        });
+        (seen, n)
+    }
+
+    fn tail(f: &File) -> u64 {
+        let mut b = [0u8; 8];
+        f.read_exact_at(&mut b, DATA_TAIL as u64).expect("read");
+        u64::from_ne_bytes(b)
+    }
+
+    #[test]
+    fn perf_records_in_order_with_lost_and_other_records() {
+        let lost = [7u64.to_ne_bytes(), 3u64.to_ne_bytes()].concat();
+        let recs = [
+            perf_record(PERF_RECORD_SAMPLE, &raw_sample(&[1, 2, 3])),
+            perf_record(PERF_RECORD_LOST, &lost),
+            perf_record(PERF_RECORD_SAMPLE, &raw_sample(&[9; 12])),
+            perf_record(17, &[0; 8]),
+        ];
+        let (mut ring, f) = perf_ring(64, &recs);
+        assert!(ring.has_data());
+        let (seen, n) = collect(&mut ring);
+        // The raw size word counts the padding the kernel adds, so samples carry it.
+        assert_eq!(
+            seen,
+            [
+                "sample [1, 2, 3, 0]".to_string(),
+                "lost 3".into(),
+                format!("sample {:?}", [9u8; 12]),
+                "other 17".into()
+            ]
+        );
+        assert_eq!(n, 4);
+        assert_eq!(
+            tail(&f),
+            64 + recs.iter().map(|r| r.len() as u64).sum::<u64>()
+        );
+        assert!(!ring.has_data());
+        assert_eq!(collect(&mut ring), (vec![], 0));
+    }
+
+    #[test]
+    fn perf_records_split_by_the_ring_end_arrive_whole() {
+        let page = page_size() as u64;
+        let body: Vec<u8> = (0..36).collect();
+        let rec = perf_record(PERF_RECORD_SAMPLE, &raw_sample(&body));
+        // Body split (header just before the end), header split, and a record ending exactly
+        // at the end, over many laps of the ring.
+        for start in [page - 8, page - 4, page - 48, 5 * page - 16, (1 << 40) - 24] {
+            let (mut ring, f) = perf_ring(start, &[rec.clone(), rec.clone()]);
+            let (seen, n) = collect(&mut ring);
+            let want = format!("sample {body:?}");
+            assert_eq!(seen, [want.clone(), want], "start {start}");
+            assert_eq!(n, 2);
+            assert_eq!(tail(&f), start + 2 * rec.len() as u64);
+        }
+    }
+
+    #[test]
+    fn corrupt_perf_headers_and_positions_are_skipped() {
+        let page = page_size() as u64;
+        let good = perf_record(PERF_RECORD_SAMPLE, &raw_sample(&[5; 4]));
+        // A header smaller than itself, then a good record that must not be read as one.
+        let mut zero = good.clone();
+        zero[6..8].copy_from_slice(&4u16.to_ne_bytes());
+        let (mut ring, f) = perf_ring(0, &[zero, good.clone()]);
+        assert_eq!(collect(&mut ring), (vec![], 0));
+        assert_eq!(tail(&f), 2 * good.len() as u64);
+        // A size beyond what was published.
+        let (mut ring, f) = perf_ring(8, &[good[..good.len() - 8].to_vec()]);
+        assert_eq!(collect(&mut ring), (vec![], 0));
+        assert_eq!(tail(&f), 8 + good.len() as u64 - 8);
+        // More published than the ring holds, and a head behind the tail.
+        for (t, h) in [(0, page + 8), (100, 50)] {
+            let (mut ring, f) = perf_ring(0, &[]);
+            put_u64(&f, DATA_TAIL, t);
+            put_u64(&f, DATA_HEAD, h);
+            assert_eq!(collect(&mut ring), (vec![], 0));
+            assert_eq!(tail(&f), h);
+        }
+    }
+
+    /// A ring buffer of `size` data bytes in a memfd: consumer page, producer page, data. The
+    /// kernel maps the data twice for records that wrap; these tests keep records unwrapped.
+    fn ring_buffer(size: usize, records: &[(u32, Vec<u8>)], cons: u64) -> (RingBufReader, File) {
+        let page = page_size();
+        let f = memfd(2 * page + 2 * size);
+        let mut pos = cons;
+        for (flags, body) in records {
+            let off = 2 * page + (pos as usize % size);
+            let hdr = (body.len() as u32) | flags;
+            f.write_all_at(&hdr.to_ne_bytes(), off as u64)
+                .expect("write");
+            f.write_all_at(body, off as u64 + 8).expect("write");
+            pos += (8 + body.len()).next_multiple_of(8) as u64;
+        }
+        put_u64(&f, 0, cons);
+        put_u64(&f, page, pos);
+        (RingBufReader::new(f.as_fd(), size as u32).expect("map"), f)
+    }
+
+    fn consumer_pos(f: &File) -> u64 {
+        let mut b = [0u8; 8];
+        f.read_exact_at(&mut b, 0).expect("read");
+        u64::from_ne_bytes(b)
+    }
+
+    #[test]
+    fn ring_buffer_discarded_busy_and_stopped_records() {
+        let recs = [
+            (0, vec![1u8, 2, 3]),
+            (RINGBUF_DISCARD, vec![0; 16]),
+            (0, vec![4; 8]),
+            (RINGBUF_BUSY, vec![0; 8]),
+            (0, vec![5; 8]),
+        ];
+        let (mut rb, f) = ring_buffer(1 << 12, &recs, 24);
+        let mut seen = Vec::new();
+        let done = rb.consume(|r| {
+            seen.push(r.to_vec());
+            true
+        });
+        // The busy record ends the pass; nothing after it is read, and it stays pending.
+        assert_eq!(seen, [vec![1u8, 2, 3], vec![4; 8]]);
+        assert_eq!(
+            done,
+            Consumed {
+                records: 2,
+                discarded: 1
+            }
+        );
+        assert_eq!(consumer_pos(&f), 24 + 16 + 24 + 16);
+        assert_eq!(rb.pending(), 16 + 16);
+
+        // A callback that stops: the consumer position stays right after its record.
+        let (mut rb, f) = ring_buffer(1 << 12, &recs[..3], 0);
+        let done = rb.consume(|_| false);
+        assert_eq!(done.records, 1);
+        assert_eq!(consumer_pos(&f), 16);
+    }
+
+    #[test]
+    fn corrupt_ring_buffer_lengths_and_positions_are_skipped() {
+        // A length past what was published, and one larger than the ring.
+        for len in [64u32, (1 << 12) + 8] {
+            let (mut rb, f) = ring_buffer(1 << 12, &[(0, vec![1; 8])], 0);
+            f.write_all_at(&len.to_ne_bytes(), 2 * page_size() as u64)
+                .expect("write");
+            let done = rb.consume(|_| true);
+            assert_eq!(done, Consumed::default());
+            assert_eq!(consumer_pos(&f), 16, "length {len}");
+        }
+        // A consumer position that is not a multiple of 8.
+        let (mut rb, f) = ring_buffer(1 << 12, &[(0, vec![1; 8])], 0);
+        put_u64(&f, 0, 3);
+        assert_eq!(rb.consume(|_| true), Consumed::default());
+        assert_eq!(consumer_pos(&f), 16);
+        assert!(RingBufReader::new(f.as_fd(), 3000).is_err());
+    }
+}

@@ -1,6 +1,8 @@
 //! Fuzzes the ELF object model: `Object::parse` and everything derived from it (programs,
 //! functions, relocations, maps, data sections, externs, BTF.ext records, CO-RE access
-//! strings), then links the object against a small fixed kernel BTF and against its own BTF.
+//! strings, struct_ops maps), then links the object against a small fixed kernel BTF and
+//! against its own BTF, and builds the minimal BTF of its CO-RE relocations from each (which
+//! must parse and serve as a link target itself).
 #![no_main]
 
 use corebpf_btf::{BtfBuilder, IntEncoding, Kind, Member};
@@ -76,6 +78,15 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
+    if let Ok(maps) = obj.struct_ops_maps() {
+        for m in &maps {
+            let _ = m.kernel_type_name();
+            for member in &m.members {
+                let _ = m.member_bytes(member);
+            }
+            let _ = m.programs().count();
+        }
+    }
     let config = || {
         let mut c = KernelConfig::parse("CONFIG_BPF=y\nCONFIG_HZ=250\nCONFIG_LOCALVERSION=\"x\"\n");
         c.kernel_version = 0x0006_1200;
@@ -89,6 +100,7 @@ fuzz_target!(|data: &[u8]| {
             ksym_addr: Some(&lookup),
         };
         let _ = obj.link("fuzz", &target);
+        min_btf_round(&obj, &kernel, &config);
     }
     if let Some(own) = obj.btf.as_ref() {
         let target = Target {
@@ -97,5 +109,23 @@ fuzz_target!(|data: &[u8]| {
             ksym_addr: None,
         };
         let _ = obj.link("fuzz", &target);
+        min_btf_round(&obj, own, &config);
     }
 });
+
+/// The minimal BTF of `obj`'s CO-RE relocations against `full` parses, and `obj` links against it.
+fn min_btf_round(obj: &Object<'_>, full: &corebpf_btf::Btf<'_>, config: &dyn Fn() -> KernelConfig) {
+    let Ok(min) = corebpf_obj::min_btf::min_core_btf(full, &[obj]) else {
+        return;
+    };
+    let small = match corebpf_btf::Btf::parse(&min.bytes) {
+        Ok(small) => small,
+        Err(e) => panic!("the minimal BTF does not parse: {e}"),
+    };
+    let target = Target {
+        btfs: vec![&small],
+        config: config(),
+        ksym_addr: None,
+    };
+    let _ = obj.link("fuzz", &target);
+}

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use corebpf_btf::Btf;
-use corebpf_obj::min_btf::MinBtfBuilder;
+use corebpf_obj::min_btf::{MinBtfBuilder, MinBtfError};
 use corebpf_obj::Object;
 
 /// Generate files from BPF objects.
@@ -52,13 +52,24 @@ fn min_btf(args: MinBtfArgs) -> anyhow::Result<()> {
         .with_context(|| format!("{}: not valid BTF", args.btf.display()))?;
     let mut builder =
         MinBtfBuilder::new(&full).with_context(|| format!("{}", args.btf.display()))?;
-    let mut lines = Vec::new();
+    let mut files = Vec::with_capacity(args.objects.len());
     for path in &args.objects {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let obj = Object::parse(&bytes).with_context(|| format!("{}", path.display()))?;
-        let sum = builder
-            .add_object(&obj)
-            .with_context(|| format!("{}", path.display()))?;
+        files.push(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);
+    }
+    let mut objects = Vec::with_capacity(files.len());
+    for (path, bytes) in args.objects.iter().zip(&files) {
+        objects.push(Object::parse(bytes).with_context(|| format!("{}", path.display()))?);
+    }
+    let refs: Vec<&Object<'_>> = objects.iter().collect();
+    let sums = builder.add_objects(&refs).map_err(|e| match e {
+        MinBtfError::InObject { index, source } => {
+            let path = args.objects.get(index).map(|p| p.display().to_string());
+            anyhow::Error::new(*source).context(path.unwrap_or_default())
+        }
+        e => e.into(),
+    })?;
+    let mut lines = Vec::new();
+    for (path, sum) in args.objects.iter().zip(&sums) {
         for f in &sum.failures {
             eprintln!(
                 "corebpf: warning: {}: section {} CO-RE relocation #{} at insn {} ({}) cannot be computed against {}: {} (the minimal BTF fails it the same way)",

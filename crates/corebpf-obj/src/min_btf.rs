@@ -44,16 +44,13 @@ pub enum MinBtfError {
     SplitTarget,
     #[error("full BTF: {0}")]
     Target(#[source] BtfError),
-    #[error("section {section}: CO-RE relocation #{index} at insn {insn} ({kind}, access {access:?} on type [{type_id}]): {source}")]
-    Core {
-        section: String,
+    /// An error in the object at `index` of the slice given to
+    /// [`MinBtfBuilder::add_objects`].
+    #[error("object #{index}: {source}")]
+    InObject {
         index: usize,
-        insn: usize,
-        kind: &'static str,
-        access: String,
-        type_id: TypeId,
         #[source]
-        source: Box<CoreError>,
+        source: Box<MinBtfError>,
     },
     #[error("writing the minimal BTF: {0}")]
     Writer(#[source] BtfError),
@@ -175,89 +172,188 @@ impl<'t, 'a> MinBtfBuilder<'t, 'a> {
     /// (what they inspected is kept, so they fail the same way against the result); an error
     /// is a broken object or a broken full BTF.
     pub fn add_object(&mut self, obj: &Object<'_>) -> Result<ObjectSummary, MinBtfError> {
-        let mut sum = ObjectSummary::default();
-        let Some(ext) = obj.btf_ext()? else {
-            return Ok(sum);
-        };
-        let mut ids = Vec::new();
-        for (section, relos) in ext.core_relos() {
-            for r in relos {
-                if obj.btf.is_none() {
-                    return Err(MinBtfError::NoLocalBtf {
-                        section: section.to_string(),
-                    });
-                }
-                ids.push(r.type_id);
-            }
+        match self.add_objects(&[obj]) {
+            Ok(mut sums) => Ok(sums.pop().unwrap_or_default()),
+            Err(MinBtfError::InObject { source, .. }) => Err(*source),
+            Err(e) => Err(e),
         }
-        let Some(local) = obj.btf.as_ref() else {
-            return Ok(sum);
-        };
-        if ids.is_empty() {
-            return Ok(sum);
-        }
-        let targets = [self.full];
-        // One pass over the full BTF for every local type (a name index would cost more to
-        // build than the handful of lookups an object makes). A bad local id fails here and
-        // is then named by the per-relocation search.
-        let mut cands = if self.full.has_name_index() {
-            HashMap::new()
-        } else {
-            core_relo::find_candidates_batch(local, &ids, &targets).unwrap_or_default()
-        };
-        let big = obj.endian == corebpf_btf::Endian::Big;
-        for (section, relos) in ext.core_relos() {
-            for (index, r) in relos.enumerate() {
-                sum.relocations += 1;
-                let insn = r.insn_off as usize / INSN_SIZE;
-                let fail = |problem: String| ReloFailure {
-                    section: section.to_string(),
-                    index,
-                    insn,
-                    kind: r.kind,
-                    problem,
-                };
-                if r.kind == CoreReloKind::LocalTypeId {
-                    sum.local += 1;
-                    continue;
-                }
-                let list = match cands.entry(r.type_id) {
-                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        match core_relo::find_candidates(local, r.type_id, &targets) {
-                            Ok(c) => v.insert(c),
-                            Err(e) => {
-                                sum.failures.push(fail(e.to_string()));
+    }
+
+    /// [`add_object`](Self::add_object) for several objects, with one pass over the full BTF
+    /// for the candidates of all of them. Summaries are in the order of `objs`.
+    pub fn add_objects(&mut self, objs: &[&Object<'_>]) -> Result<Vec<ObjectSummary>, MinBtfError> {
+        let mut exts = Vec::with_capacity(objs.len());
+        // (essential name, kind class) of every local type a relocation names.
+        let mut wanted: Wanted<'_> = HashMap::new();
+        for (i, obj) in objs.iter().enumerate() {
+            let in_object = |e: MinBtfError| MinBtfError::InObject {
+                index: i,
+                source: Box::new(e),
+            };
+            let ext = obj.btf_ext().map_err(|e| in_object(e.into()))?;
+            if let Some(ext) = &ext {
+                for (section, relos) in ext.core_relos() {
+                    let local = match (&obj.btf, relos.len()) {
+                        (_, 0) => continue,
+                        (Some(l), _) => l,
+                        (None, _) => {
+                            return Err(in_object(MinBtfError::NoLocalBtf {
+                                section: section.to_string(),
+                            }))
+                        }
+                    };
+                    for r in relos {
+                        // A bad local id is reported by the relocation itself.
+                        if let Ok(t) = local.type_by_id(r.type_id) {
+                            let name = corebpf_btf::essential_name(t.name);
+                            if name.is_empty() {
                                 continue;
+                            }
+                            let class = kind_class(t.kind_id());
+                            let e = wanted.entry(name).or_default();
+                            if !e.iter().any(|(c, _)| *c == class) {
+                                e.push((class, Vec::new()));
                             }
                         }
                     }
-                };
-                let local_spec = match Spec::parse(local, r.type_id, r.access_str, r.kind) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        sum.failures.push(fail(e.to_string()));
-                        continue;
-                    }
-                };
-                let marked = self.mark_candidates(&local_spec, list);
-                if let Err(e) = marked {
-                    sum.failures.push(fail(e.to_string()));
-                    continue;
                 }
-                match core_relo::relocate(local, r.type_id, r.access_str, r.kind, list, big) {
-                    Ok(res) => {
-                        if res.poison || res.target.is_none() {
-                            sum.unresolved += 1;
-                        } else {
-                            sum.resolved += 1;
-                        }
+            }
+            exts.push(ext);
+        }
+        self.scan_candidates(&mut wanted);
+        let mut sums = Vec::with_capacity(objs.len());
+        for (obj, ext) in objs.iter().zip(&exts) {
+            let mut sum = ObjectSummary::default();
+            if let (Some(ext), Some(local)) = (ext, &obj.btf) {
+                let big = obj.endian == corebpf_btf::Endian::Big;
+                for (section, relos) in ext.core_relos() {
+                    for (index, r) in relos.enumerate() {
+                        self.record(local, section, index, &r, big, &wanted, &mut sum);
                     }
-                    Err(e) => sum.failures.push(fail(e.to_string())),
+                }
+            }
+            sums.push(sum);
+        }
+        Ok(sums)
+    }
+
+    /// Fills `wanted` with the ids of the full BTF's types of each essential name and kind
+    /// class, in id order (the engine's candidate order), in one pass over the type records.
+    fn scan_candidates(&self, wanted: &mut Wanted<'_>) {
+        if wanted.is_empty() {
+            return;
+        }
+        let full = self.full;
+        // The first two name bytes worth looking at (a one-byte name pairs with its NUL).
+        let pair = |b: &[u8]| -> usize {
+            usize::from(b.first().copied().unwrap_or(0)) << 8
+                | usize::from(b.get(1).copied().unwrap_or(0))
+        };
+        let mut first = vec![false; 1 << 16];
+        for name in wanted.keys() {
+            first[pair(name.as_bytes())] = true;
+        }
+        let big = full.endian() == corebpf_btf::Endian::Big;
+        let word = |b: &[u8]| -> u32 {
+            let v = [b[0], b[1], b[2], b[3]];
+            if big {
+                u32::from_be_bytes(v)
+            } else {
+                u32::from_le_bytes(v)
+            }
+        };
+        let strs = full.string_section();
+        for id in 1..full.len() {
+            let Some(rec) = full.raw_type_bytes(id) else {
+                continue;
+            };
+            if rec.len() < 8 {
+                continue;
+            }
+            let name_off = word(&rec[0..4]) as usize;
+            if name_off == 0 {
+                continue;
+            }
+            let Some(tail) = strs.get(name_off..) else {
+                continue;
+            };
+            if !first[pair(tail)] {
+                continue;
+            }
+            let Ok(name) = full.str_at(name_off as u32) else {
+                continue;
+            };
+            let Some(kind) = Kind::from_u8(((word(&rec[4..8]) >> 24) & 0x1f) as u8) else {
+                continue;
+            };
+            let class = kind_class(kind);
+            if let Some(classes) = wanted.get_mut(corebpf_btf::essential_name(name)) {
+                if let Some((_, ids)) = classes.iter_mut().find(|(c, _)| *c == class) {
+                    ids.push(id);
                 }
             }
         }
-        Ok(sum)
+    }
+
+    /// Runs one relocation against the full BTF and marks what it needs.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        local: &Btf<'_>,
+        section: &str,
+        index: usize,
+        r: &corebpf_btf::CoreRelo<'_>,
+        big: bool,
+        wanted: &Wanted<'_>,
+        sum: &mut ObjectSummary,
+    ) {
+        sum.relocations += 1;
+        if r.kind == CoreReloKind::LocalTypeId {
+            sum.local += 1;
+            return;
+        }
+        let mut fail = |problem: String| {
+            sum.failures.push(ReloFailure {
+                section: section.to_string(),
+                index,
+                insn: r.insn_off as usize / INSN_SIZE,
+                kind: r.kind,
+                problem,
+            })
+        };
+        let local_spec = match Spec::parse(local, r.type_id, r.access_str, r.kind) {
+            Ok(s) => s,
+            Err(e) => return fail(e.to_string()),
+        };
+        let cands: Vec<Candidate<'t, 'a>> = match local.type_by_id(r.type_id) {
+            Ok(t) => wanted
+                .get(corebpf_btf::essential_name(t.name))
+                .and_then(|classes| {
+                    let class = kind_class(t.kind_id());
+                    classes.iter().find(|(c, _)| *c == class)
+                })
+                .map(|(_, ids)| {
+                    ids.iter()
+                        .map(|&id| Candidate { btf: self.full, id })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Err(e) => return fail(e.to_string()),
+        };
+        if let Err(e) = self.mark_candidates(&local_spec, &cands) {
+            return fail(e.to_string());
+        }
+        match core_relo::relocate(local, r.type_id, r.access_str, r.kind, &cands, big) {
+            Ok(res) if res.poison || res.target.is_none() => sum.unresolved += 1,
+            Ok(_) => sum.resolved += 1,
+            Err(e) => sum.failures.push(ReloFailure {
+                section: section.to_string(),
+                index,
+                insn: r.insn_off as usize / INSN_SIZE,
+                kind: r.kind,
+                problem: e.to_string(),
+            }),
+        }
     }
 
     /// Marks what every matching candidate needs for `local`'s relocation.
@@ -722,10 +818,19 @@ impl<'t, 'a> MinBtfBuilder<'t, 'a> {
 /// Builds the minimal BTF of `full` for `objects` in one call.
 pub fn min_core_btf(full: &Btf<'_>, objects: &[&Object<'_>]) -> Result<MinBtf, MinBtfError> {
     let mut b = MinBtfBuilder::new(full)?;
-    for obj in objects {
-        b.add_object(obj)?;
-    }
+    b.add_objects(objects)?;
     b.finish()
+}
+
+/// Candidate ids in the full BTF by essential name and kind class.
+type Wanted<'n> = HashMap<&'n str, Vec<(u8, Vec<TypeId>)>>;
+
+/// Kinds that can be candidates for each other (enums of either width) share a class.
+fn kind_class(k: Kind) -> u8 {
+    match k {
+        Kind::Enum64 => Kind::Enum as u8,
+        k => k as u8,
+    }
 }
 
 fn enum_len(k: &TypeKind<'_>) -> Option<usize> {

@@ -415,6 +415,8 @@ fn dump_hist(out: Out, map: &corebpf::Map, name: &str, kind: HistKind) {
 struct Child {
     held: HeldChild,
     program: String,
+    /// Released to run the command.
+    released: bool,
 }
 
 impl Child {
@@ -427,6 +429,7 @@ impl Child {
         Ok(Some(Child {
             held,
             program: name,
+            released: false,
         }))
     }
 
@@ -436,6 +439,7 @@ impl Child {
 
     /// Lets the command run.
     fn release(&mut self) -> anyhow::Result<()> {
+        self.released = true;
         self.held
             .release()
             .with_context(|| format!("cannot run {}", self.program))
@@ -720,6 +724,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let Some(c) = &child else {
         return Ok(());
     };
+    if !c.released {
+        // Stopped during setup: the command never ran.
+        let reason = end.reason().unwrap_or_default();
+        if out.json {
+            out.json(&json!({"command": c.program, "started": false, "stopped_by": reason}));
+        } else {
+            eprintln!(
+                "corebpf run: {} not started ({reason} came first)",
+                c.program
+            );
+        }
+        return Ok(());
+    }
     let (status, reason) = match (&end, stopped) {
         (End::Command(status), _) => (*status, None),
         (_, Some(t)) => (t.status, t.sent.and(end.reason())),

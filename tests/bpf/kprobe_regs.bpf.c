@@ -2,32 +2,16 @@
 /*
  * Probe arguments read through bpf_tracing.h's PT_REGS_* macros, whose register layout depends
  * on the architecture the object is built for (__TARGET_ARCH_x86 or __TARGET_ARCH_arm64). No
- * vmlinux.h: the register structures are declared here with preserve_access_index, so every
+ * vmlinux.h: probe_regs.h declares the register structures with preserve_access_index, so every
  * register access is a CO-RE field relocation resolved against the target kernel's BTF
- * (struct pt_regs on x86, struct user_pt_regs and pt_regs.orig_x0 on arm64). Kconfig externs
- * of several sizes check the byte order of the .kconfig map.
+ * (struct pt_regs on x86, struct user_pt_regs on arm64). Kconfig externs of several sizes
+ * check the byte order of the .kconfig map. (BPF_KSYSCALL, whose code depends on how
+ * LINUX_HAS_SYSCALL_WRAPPER is probed, is in tests/libbpf-oracle/syscall_regs.bpf.c.)
  */
 #include <linux/bpf.h>
 #include <linux/types.h>
 
-#if defined(__TARGET_ARCH_x86)
-/* The kernel's register names, as its BTF (and a vmlinux.h) spells them. */
-#define __VMLINUX_H__
-struct pt_regs {
-	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8;
-	unsigned long ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
-} __attribute__((preserve_access_index));
-#elif defined(__TARGET_ARCH_arm64)
-struct user_pt_regs {
-	__u64 regs[31];
-	__u64 sp;
-	__u64 pc;
-	__u64 pstate;
-} __attribute__((preserve_access_index));
-struct pt_regs;
-#else
-#error "build with -D__TARGET_ARCH_x86 or -D__TARGET_ARCH_arm64"
-#endif
+#include "probe_regs.h"
 
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -84,20 +68,6 @@ int BPF_KRETPROBE(unlink_exit, long ret)
 
 	if (s)
 		s->ret = ret;
-	return 0;
-}
-
-SEC("ksyscall/openat")
-int BPF_KSYSCALL(openat_enter, int dfd, const char *path, int flags, unsigned short mode)
-{
-	struct args *s = slot(2);
-
-	if (!s)
-		return 0;
-	s->a[0] = dfd;
-	s->a[1] = (__u64)path;
-	s->a[2] = flags;
-	s->a[3] = mode;
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 //! The link stage checked instruction by instruction against libbpf (libbpf-dev 1.1), through
-//! the oracle of `libbpf_oracle/`: every little-endian test object and the oracle's CO-RE edge
-//! cases, against this kernel's BTF and against a foreign kernel's BTF (libbpf's
+//! the oracle of `libbpf_oracle/`: every little-endian test object and the oracle's own programs
+//! (CO-RE edge cases, `BPF_KSYSCALL` for x86 and arm64), against this kernel's BTF and against a foreign kernel's BTF (libbpf's
 //! `btf_custom_path`). `libbpf_link_61.rs` does the same against Debian's 6.1 kernels.
 
 mod libbpf_oracle;
@@ -10,7 +10,7 @@ use std::path::Path;
 
 use corebpf_btf::Btf;
 use corebpf_testdata::{objects, Endian};
-use libbpf_oracle::{build_oracle, differential, edge_objects, Item, Setup, ROOT};
+use libbpf_oracle::{build_oracle, differential, edge_objects, syscall_objects, Item, Setup, ROOT};
 
 fn run(target_path: Option<&Path>, target_bytes: &[u8]) {
     let dir = std::env::temp_dir().join(format!(
@@ -31,6 +31,7 @@ fn run(target_path: Option<&Path>, target_bytes: &[u8]) {
         })
         .collect();
     items.extend(edge_objects(&dir));
+    items.extend(syscall_objects(&dir));
     let btf = Btf::parse(target_bytes).expect("target BTF");
     let out = differential(&Setup {
         btf_path: target_path,

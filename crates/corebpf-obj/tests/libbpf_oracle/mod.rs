@@ -372,43 +372,59 @@ pub struct Item {
     pub path: PathBuf,
 }
 
-/// Compiles `tests/libbpf-oracle/core_edges.bpf.c` (kernel types declared locally, so it needs
-/// only libbpf's headers) for cpu v3 and v4.
-pub fn edge_objects(dir: &Path) -> Vec<Item> {
-    let src = Path::new(ROOT).join("tests/libbpf-oracle/core_edges.bpf.c");
+/// Compiles `tests/libbpf-oracle/NAME.bpf.c` (kernel types declared locally, so it needs only
+/// libbpf's headers) for little-endian `cpu`, with `-D__TARGET_ARCH_<arch>` when given.
+fn compile(dir: &Path, name: &str, cpu: &str, arch: Option<&str>) -> Item {
+    let src = Path::new(ROOT).join(format!("tests/libbpf-oracle/{name}.bpf.c"));
     let multiarch = format!("/usr/include/{}-linux-gnu", std::env::consts::ARCH);
+    let tag = arch.map_or(cpu.to_string(), |a| format!("{cpu}, {a}"));
+    let path = dir.join(format!("{name}.{}.o", tag.replace(", ", ".")));
+    let mut cmd = Command::new("clang-19");
+    cmd.args([
+        "-target",
+        "bpfel",
+        "-g",
+        "-O2",
+        &format!("-mcpu={cpu}"),
+        "-I",
+    ])
+    .arg(&multiarch);
+    if let Some(a) = arch {
+        cmd.arg(format!("-D__TARGET_ARCH_{a}"));
+    }
+    let out = cmd
+        .arg("-c")
+        .arg(&src)
+        .arg("-o")
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run clang-19 ({e}): install clang-19"));
+    assert!(
+        out.status.success(),
+        "compiling {} failed (needs libbpf-dev): {}",
+        src.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Item {
+        label: format!("{name} ({tag})"),
+        name: name.into(),
+        path,
+    }
+}
+
+/// `tests/libbpf-oracle/core_edges.bpf.c` for cpu v3 and v4.
+pub fn edge_objects(dir: &Path) -> Vec<Item> {
     ["v3", "v4"]
         .iter()
-        .map(|cpu| {
-            let path = dir.join(format!("core_edges.{cpu}.o"));
-            let out = Command::new("clang-19")
-                .args([
-                    "-target",
-                    "bpfel",
-                    "-g",
-                    "-O2",
-                    &format!("-mcpu={cpu}"),
-                    "-I",
-                ])
-                .arg(&multiarch)
-                .arg("-c")
-                .arg(&src)
-                .arg("-o")
-                .arg(&path)
-                .output()
-                .unwrap_or_else(|e| panic!("cannot run clang-19 ({e}): install clang-19"));
-            assert!(
-                out.status.success(),
-                "compiling {} failed (needs libbpf-dev): {}",
-                src.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            Item {
-                label: format!("core_edges ({cpu})"),
-                name: "core_edges".into(),
-                path,
-            }
-        })
+        .map(|cpu| compile(dir, "core_edges", cpu, None))
+        .collect()
+}
+
+/// `tests/libbpf-oracle/syscall_regs.bpf.c` (`BPF_KSYSCALL`) for x86 and arm64 registers.
+pub fn syscall_objects(dir: &Path) -> Vec<Item> {
+    ["x86", "arm64"]
+        .iter()
+        .map(|arch| compile(dir, "syscall_regs", "v3", Some(arch)))
         .collect()
 }
 

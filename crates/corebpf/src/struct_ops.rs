@@ -121,13 +121,13 @@ pub fn plan(
         object: "struct_ops".into(),
         source,
     })?;
-    if maps.is_empty() {
+    let Some(first) = maps.first() else {
         return Ok(Vec::new());
-    }
+    };
     let local = obj
         .btf
         .as_ref()
-        .ok_or_else(|| map_err(maps[0].name, "the object has no BTF".into()))?;
+        .ok_or_else(|| map_err(first.name, "the object has no BTF".into()))?;
     maps.iter().map(|m| plan_map(local, m, kernel)).collect()
 }
 

@@ -519,6 +519,14 @@ fn tcp_congestion_control_runs_and_unregisters() {
     assert!(init >= 1, "init ran {init} times");
     assert!(acks > 0, "cong_avoid ran {acks} times");
 
+    // The link holds the registration, not the object.
+    let programs: Vec<String> = obj
+        .programs()
+        .iter()
+        .map(|p| p.name().to_string())
+        .collect();
+    drop(obj);
+    assert!(is_available("corebpf_reno"), "{}", available());
     drop(link);
     assert!(!is_available("corebpf_reno"), "{}", available());
     // Unregistered: a new socket cannot select it.
@@ -538,7 +546,7 @@ fn tcp_congestion_control_runs_and_unregisters() {
         std::io::Error::last_os_error().raw_os_error(),
         Some(libc::ENOENT)
     );
-    drop(obj);
+    assert_eq!(programs.len(), 6);
     nothing_left(
         &["corebpf_reno"],
         &["reno_init", "reno_ssthresh", "reno_cong_avoid"],
@@ -562,9 +570,29 @@ fn struct_ops_link_registers_through_a_bpf_link() {
     assert!(is_available("corebpf_renol"), "{}", available());
     tcp_transfer("corebpf_renol");
     assert!(counter(&obj, &globals, "cong_avoid_calls") > 0);
+    // A pinned link keeps it registered past the link value and the object.
+    corebpf::pin::ensure_bpffs_dir(Path::new("/sys/fs/bpf")).unwrap();
+    let pin = format!("/sys/fs/bpf/corebpf-test-struct-ops-{}", std::process::id());
+    // Removes the pin even when an assertion below fails.
+    struct Unpin<'a>(&'a str);
+    impl Drop for Unpin<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(self.0);
+        }
+    }
+    let _unpin = Unpin(&pin);
+    let mut link = link;
+    link.pin(&pin).unwrap();
     drop(link);
-    assert!(!is_available("corebpf_renol"), "{}", available());
     drop(obj);
+    assert!(is_available("corebpf_renol"), "{}", available());
+    let mut pinned = corebpf::Link::open_pinned(&pin).unwrap();
+    pinned.unpin().unwrap();
+    drop(pinned);
+    eventually(
+        "corebpf_renol unregistered when its last link closes",
+        || !is_available("corebpf_renol"),
+    );
     nothing_left(&["corebpf_renol"], &["reno_init", "reno_cong_avoid"]);
 }
 

@@ -9,8 +9,9 @@
 #   - runs freplace_trace.bpf.c (fentry + fexit on `decide`) around 4 syncs and checks its
 #     counters,
 #   - calls sync 7 times after both links are gone (verdict 1 again).
-# The target's counters at exit must then be exactly 14 (3 + 4 + 7) ones and 5 twos. Last, the
-# target loaded and pinned on bpffs serves as a `pinned:` target for `corebpf load` and `run`.
+# After each step the target's counters (its .bss map, read with `corebpf map dump`) must be
+# exactly the verdicts so far, and at exit 14 (3 + 4 + 7) ones and 5 twos. Last, the target
+# loaded and pinned on bpffs serves as a `pinned:` target for `corebpf load` and `run`.
 set -u
 bpf=${FREPLACE_BPF:-/vm/bpf}
 value() {
@@ -22,6 +23,34 @@ expect() {
 	# expect NAME WANT FILE
 	if [ "$(value "$1" "$3")" != "$2" ]; then
 		echo "$1: expected $2, got '$(value "$1" "$3")' ($3)" >&2
+		fail=1
+	fi
+}
+# counters MAP_ID: decided_one, decided_two and decided_other of the target's .bss map, read
+# with `corebpf map dump --json` (bpftool's shape: the value as a list of hex bytes).
+counters() {
+	# shellcheck disable=SC2046
+	set -- $(corebpf map dump --json "$1" | sed -n 's/.*"value":\[\([^]]*\)\].*/\1/p' | tr -d '"' | tr ',' ' ')
+	[ $# -ge 24 ] || { echo "cannot read the counters"; return; }
+	out=
+	for _ in 1 2 3; do
+		v=0
+		m=1
+		for _ in 1 2 3 4 5 6 7 8; do
+			v=$((v + $1 * m))
+			m=$((m * 256))
+			shift
+		done
+		out="$out${out:+ }$v"
+	done
+	echo "$out"
+}
+# phase NAME MAP_ID WANT: the counters now must be WANT ("ONE TWO OTHER").
+phase() {
+	got=$(counters "$2")
+	echo "after $1: $got"
+	if [ "$got" != "$3" ]; then
+		echo "after $1: target counters $got, expected $3 (decided_one decided_two decided_other)" >&2
 		fail=1
 	fi
 }
@@ -38,10 +67,14 @@ if [ "${1:-}" = inside ]; then
 	id=$(corebpf prog list | sed -n 's/^\([0-9]*\): tracepoint  *name count_sync .*/\1/p' | tail -n 1)
 	echo 1 >/tmp/freplace-inside.status
 	[ -n "$id" ] || { echo "target program count_sync not found in corebpf prog list" >&2; exit 1; }
-	echo "target program id $id"
+	map=$(corebpf map list | sed -n 's/^\([0-9]*\): array  *name freplace\.bss .*/\1/p' | tail -n 1)
+	[ -n "$map" ] || { echo "the target's .bss map not found in corebpf map list" >&2; exit 1; }
+	echo "target program id $id, .bss map id $map"
 	syncs 3
+	phase "3 syncs" "$map" "3 0 0"
 	corebpf run $bpf/freplace.o --attach-target "id:$id" -- sh -c 'sync; sync; sync; sync; sync' \
 		>/tmp/freplace-ext.out 2>&1 || { cat /tmp/freplace-ext.out >&2; echo "freplace run failed" >&2; exit 1; }
+	phase "5 syncs with decide replaced" "$map" "3 5 0"
 	corebpf run $bpf/freplace_trace.o --attach-target "id:$id" -- sh -c 'sync; sync; sync; sync' \
 		>/tmp/freplace-trace.out 2>&1 || { cat /tmp/freplace-trace.out >&2; echo "fentry/fexit run failed" >&2; exit 1; }
 	cat /tmp/freplace-trace.out
@@ -50,7 +83,9 @@ if [ "${1:-}" = inside ]; then
 	expect last_verdict 1 /tmp/freplace-trace.out
 	[ "$(value last_tgid /tmp/freplace-trace.out)" -gt 1 ] 2>/dev/null ||
 		{ echo "fentry did not see decide's argument (last_tgid)" >&2; fail=1; }
+	phase "4 syncs traced by fentry/fexit" "$map" "7 5 0"
 	syncs 7
+	phase "7 more syncs, no extension" "$map" "14 5 0"
 	echo $fail >/tmp/freplace-inside.status
 	exit $fail
 fi

@@ -58,6 +58,15 @@ impl Epoll {
     /// Waits up to `timeout` (forever for `None`) and returns the tokens of ready fds.
     /// An interrupted wait (EINTR) returns no tokens.
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Vec<u64>> {
+        Ok(self.wait_tokens(timeout)?.collect())
+    }
+
+    /// [`Epoll::wait`] without allocating: the tokens of the ready fds, read from the event
+    /// buffer this instance keeps.
+    pub fn wait_tokens(
+        &mut self,
+        timeout: Option<Duration>,
+    ) -> Result<impl ExactSizeIterator<Item = u64> + '_> {
         let ms = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as i32);
         if self.events.is_empty() {
             self.events.push(libc::epoll_event { events: 0, u64: 0 });
@@ -73,14 +82,14 @@ impl Epoll {
         };
         if n < 0 {
             let e = io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EINTR) {
-                return Ok(Vec::new());
+            if e.raw_os_error() != Some(libc::EINTR) {
+                return Err(Error::Syscall {
+                    op: "epoll_wait",
+                    source: e,
+                });
             }
-            return Err(Error::Syscall {
-                op: "epoll_wait",
-                source: e,
-            });
         }
-        Ok(self.events[..n as usize].iter().map(|e| e.u64).collect())
+        let ready = usize::try_from(n).unwrap_or(0).min(self.events.len());
+        Ok(self.events[..ready].iter().map(|e| e.u64))
     }
 }

@@ -165,7 +165,8 @@ impl RingBufReader {
         let mut done = Consumed::default();
         let cons_pos = self.consumer.u64_at(0);
         let prod_pos = self.producer.u64_at(0);
-        let mut cons = cons_pos.load(Ordering::Relaxed);
+        let start = cons_pos.load(Ordering::Relaxed);
+        let mut cons = start;
         let mut prod = prod_pos.load(Ordering::Acquire);
         // The data area: `size` bytes mapped twice after the producer page.
         let data = self.producer.at(self.page);
@@ -218,7 +219,11 @@ impl RingBufReader {
             }
             prod = newer;
         }
-        cons_pos.store(cons, Ordering::Release);
+        if cons != start {
+            // Only a moved position is written: the producer reads this line on every reserve,
+            // and a consumer polling an empty ring should not pull it away.
+            cons_pos.store(cons, Ordering::Release);
+        }
         done
     }
 }
@@ -302,7 +307,8 @@ impl PerfRing {
     pub fn consume(&mut self, mut f: impl FnMut(PerfRecord<'_>)) -> u64 {
         let tail_pos = self.map.u64_at(DATA_TAIL);
         let head = self.map.u64_at(DATA_HEAD).load(Ordering::Acquire);
-        let mut tail = tail_pos.load(Ordering::Relaxed);
+        let start = tail_pos.load(Ordering::Relaxed);
+        let mut tail = start;
         let size = self.data_size;
         let mask = size - 1;
         let data = self.map.at(self.page);
@@ -347,7 +353,9 @@ impl PerfRing {
             tail += rec as u64;
             n += 1;
         }
-        tail_pos.store(tail, Ordering::Release);
+        if tail != start {
+            tail_pos.store(tail, Ordering::Release);
+        }
         n
     }
 

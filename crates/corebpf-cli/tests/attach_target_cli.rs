@@ -85,6 +85,11 @@ fn malformed_and_missing_targets() {
         &corebpf(&["load", &ext]),
         "corebpf: program decide_two (freplace/decide): an extension (freplace) program needs a target program: OpenObject::set_attach_target, or `--attach-target` on the command line",
     );
+    // fentry on a function the kernel does not have, and no target program given.
+    fails_with(
+        &corebpf(&["load", &object("freplace_trace")]),
+        "corebpf: program decide_entry (fentry/decide): attach target `decide` not found: the kernel's BTF has no FUNC `decide` (for a function of a loaded BPF program, name that program with OpenObject::set_attach_target or `--attach-target`)",
+    );
     fails_with(
         &corebpf(&["load", &object("freplace_target"), "--attach-target", "id:1"]),
         "corebpf: --attach-target id:1: attach target program id 1: object freplace_target has no freplace, fentry, fexit or fmod_ret program to attach to it",

@@ -674,8 +674,16 @@ fn attach_btf_id(p: &ProgPlan) -> Result<Option<u32>, LoadError> {
             program: p.name.clone(),
             section: p.section.clone(),
             problem: format!(
-                "attach target `{target}` not found: the kernel's BTF has no {} `{name}`",
-                kind.name()
+                "attach target `{target}` not found: the kernel's BTF has no {} `{name}`{}",
+                kind.name(),
+                if matches!(
+                    A::from_raw(attach),
+                    Some(A::TraceFentry | A::TraceFexit | A::ModifyReturn)
+                ) {
+                    " (for a function of a loaded BPF program, name that program with OpenObject::set_attach_target or `--attach-target`)"
+                } else {
+                    ""
+                }
             ),
         }),
     }

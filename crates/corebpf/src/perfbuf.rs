@@ -169,7 +169,7 @@ where
     pub fn poll(&mut self, timeout: Option<Duration>) -> Result<u64, AttachError> {
         let ready = self
             .epoll
-            .wait(timeout)
+            .wait_tokens(timeout)
             .map_err(AttachError::kernel("perf buffer poll"))?;
         let mut n = 0;
         for t in ready {

@@ -176,7 +176,7 @@ impl<'a> RingBuf<'a> {
     pub fn poll(&mut self, timeout: Option<Duration>) -> Result<u64, AttachError> {
         let ready = self
             .epoll
-            .wait(timeout)
+            .wait_tokens(timeout)
             .map_err(AttachError::kernel("ring buffer poll"))?;
         let mut n = 0;
         for token in ready {

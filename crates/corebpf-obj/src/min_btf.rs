@@ -855,3 +855,126 @@ fn bad_target(id: TypeId, problem: &str) -> CoreError {
         problem: format!("target type [{id}] {problem}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corebpf_testdata::Cpu;
+
+    const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpora/btf/");
+
+    fn corpus(name: &str) -> Vec<u8> {
+        let path = format!("{CORPUS}{name}");
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// Another kernel's whole BTF, from the shared corpus.
+    fn foreign() -> Vec<u8> {
+        use std::io::Read as _;
+        let gz = corpus("vmlinux.btf.gz");
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut out)
+            .expect("gunzip");
+        out
+    }
+
+    #[test]
+    fn keeps_only_the_path_members_at_their_offsets() {
+        let full_bytes = std::fs::read("/sys/kernel/btf/vmlinux").expect("this kernel's BTF");
+        let full = Btf::parse(&full_bytes).expect("vmlinux");
+        let bytes = corebpf_testdata::bytes("execsnoop", Cpu::V3);
+        let obj = Object::parse(&bytes).expect("execsnoop");
+        let mut b = MinBtfBuilder::new(&full).expect("builder");
+        let sum = b.add_object(&obj).expect("relocations");
+        assert!(sum.relocations > 0 && sum.failures.is_empty(), "{sum:?}");
+        assert_eq!(sum.resolved + sum.unresolved + sum.local, sum.relocations);
+        let min = b.finish().expect("finish");
+        assert_eq!(min.type_count(), b.kept_types());
+        let btf = Btf::parse(&min.bytes).expect("the output parses");
+        let task = btf
+            .find_by_name_kind("task_struct", Kind::Struct)
+            .expect("task_struct kept");
+        let full_task = full
+            .find_by_name_kind("task_struct", Kind::Struct)
+            .expect("task_struct");
+        assert_eq!(min.full_ids[task as usize], full_task);
+        assert_eq!(min.new_id(full_task), Some(task));
+        let t = btf.type_by_id(task).expect("task");
+        let ft = full.type_by_id(full_task).expect("full task");
+        let (TypeKind::Struct { size, members }, TypeKind::Struct { size: fsize, .. }) =
+            (t.kind, ft.kind)
+        else {
+            panic!("structs");
+        };
+        assert_eq!(size, fsize);
+        let full_members = ft.members().expect("members");
+        let names: Vec<&str> = members.iter().map(|m| m.name).collect();
+        assert!(
+            names.contains(&"tgid") && names.contains(&"real_parent"),
+            "{names:?}"
+        );
+        assert!(members.len() < 10, "only the accessed members: {names:?}");
+        for m in members.iter() {
+            let f = full_members
+                .iter()
+                .find(|f| f.name == m.name)
+                .expect("member of the full struct");
+            assert_eq!(
+                (m.bit_offset, m.bitfield_size),
+                (f.bit_offset, f.bitfield_size)
+            );
+            assert_eq!(
+                min.full_ids[m.ty as usize], f.ty,
+                "member {} keeps its type",
+                m.name
+            );
+        }
+    }
+
+    #[test]
+    fn split_btf_is_refused_and_an_object_without_relocations_needs_nothing() {
+        let base_bytes = corpus("btf_testmod.btf.base");
+        let base = Btf::parse(&base_bytes).expect("base");
+        let split_bytes = corpus("btf_testmod.btf");
+        let split = Btf::parse_split(&split_bytes, &base).expect("split");
+        assert!(matches!(
+            MinBtfBuilder::new(&split),
+            Err(MinBtfError::SplitTarget)
+        ));
+        let bytes = corebpf_testdata::bytes("globals", Cpu::V3);
+        let obj = Object::parse(&bytes).expect("globals");
+        let min = min_core_btf(&base, &[&obj]).expect("min");
+        assert_eq!(min.type_count(), 0);
+        let btf = Btf::parse(&min.bytes).expect("an empty BTF parses");
+        assert_eq!(btf.len(), 1);
+    }
+
+    #[test]
+    fn several_objects_keep_the_union_of_what_each_needs() {
+        let full_bytes = foreign();
+        let full = Btf::parse(&full_bytes).expect("foreign kernel BTF");
+        let names = ["execsnoop", "core_fields", "runqlat", "tc_cgroup"];
+        let files: Vec<Vec<u8>> = names
+            .iter()
+            .map(|n| corebpf_testdata::bytes(n, Cpu::V3))
+            .collect();
+        let objs: Vec<Object<'_>> = files
+            .iter()
+            .map(|b| Object::parse(b).expect("object"))
+            .collect();
+        let refs: Vec<&Object<'_>> = objs.iter().collect();
+        let all = min_core_btf(&full, &refs).expect("all");
+        assert!(all.type_count() > 20, "{} types", all.type_count());
+        let kept: std::collections::BTreeSet<TypeId> = all.full_ids.iter().copied().collect();
+        for obj in &refs {
+            let one = min_core_btf(&full, &[obj]).expect("one");
+            assert!(
+                one.full_ids.iter().all(|id| kept.contains(id)),
+                "every type one object needs is in the combined BTF"
+            );
+        }
+        // Ids stay in the full BTF's order.
+        assert!(all.full_ids.windows(2).all(|w| w[0] < w[1]));
+    }
+}

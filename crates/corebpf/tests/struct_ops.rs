@@ -692,3 +692,49 @@ fn malformed_struct_ops_relocations_are_errors() {
         assert!(e.to_string().contains(want), "{want}: {e}");
     }
 }
+
+#[test]
+fn mutated_objects_give_errors_not_panics() {
+    let bytes = std::fs::read(compile("struct_ops_layout", &[])).unwrap();
+    let kernel = corebpf::target::vmlinux().unwrap();
+    // Byte ranges worth mutating: the struct_ops data, its relocations, and the BTF.
+    let ranges: Vec<std::ops::Range<usize>> = {
+        let obj = corebpf::obj::Object::parse(&bytes).unwrap();
+        obj.sections
+            .iter()
+            .filter(|s| matches!(s.name, ".struct_ops" | ".rel.struct_ops" | ".BTF"))
+            .map(|s| {
+                let start = s.data.as_ptr() as usize - bytes.as_ptr() as usize;
+                start..start + s.data.len()
+            })
+            .collect()
+    };
+    assert_eq!(ranges.len(), 3);
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut parsed, mut planned) = (0, 0);
+    for i in 0..1500 {
+        let mut b = bytes.clone();
+        let r = &ranges[i % ranges.len()];
+        for _ in 0..1 + next() % 4 {
+            let at = r.start + (next() as usize) % r.len();
+            b[at] = next() as u8;
+        }
+        let Ok(obj) = corebpf::obj::Object::parse(&b) else {
+            continue;
+        };
+        parsed += 1;
+        if corebpf::struct_ops::plan(&obj, kernel).is_ok() {
+            planned += 1;
+        }
+    }
+    // Most mutations leave something to parse and plan (the checks above ran).
+    assert!(parsed > 500, "{parsed} parsed");
+    assert!(planned > 50, "{planned} planned");
+    eprintln!("{parsed} of 1500 mutated objects parsed, {planned} planned");
+}

@@ -80,6 +80,7 @@ impl Shared {
 
     /// The atomic `u64` at `off`; `off + 8 <= len` and `off % 8 == 0` are the caller's promise
     /// (only the fixed position words use it).
+    #[inline]
     fn u64_at(&self, off: usize) -> &AtomicU64 {
         debug_assert!(off % 8 == 0 && off + 8 <= self.len);
         // SAFETY: the callers pass offset 0 of a mapping of at least one page, which is in
@@ -89,6 +90,7 @@ impl Shared {
     }
 
     /// The atomic `u32` at `off`, which the caller keeps 4-byte aligned and in bounds.
+    #[inline]
     fn u32_at(&self, off: usize) -> &AtomicU32 {
         debug_assert!(off % 4 == 0 && off + 4 <= self.len);
         // SAFETY: record headers sit at 8-byte aligned offsets inside the first copy of the data
@@ -218,6 +220,7 @@ impl UserRingWriter {
     }
 
     /// The largest sample that fits the ring (with its header) and the kernel's sample limit.
+    #[inline]
     pub fn max_sample_size(&self) -> u32 {
         let fits = self.size - HEADER_SIZE as u64;
         u32::try_from(fits).map_or(MAX_SAMPLE_SIZE, |f| f.min(MAX_SAMPLE_SIZE))
@@ -225,6 +228,7 @@ impl UserRingWriter {
 
     /// Ring bytes reserved or submitted and not yet drained by the BPF side (headers and
     /// padding included).
+    #[inline]
     pub fn pending(&self) -> u64 {
         let cons = self.consumer.u64_at(0).load(Ordering::Acquire);
         self.prod.get().saturating_sub(cons)
@@ -237,52 +241,65 @@ impl UserRingWriter {
     }
 
     /// The ring bytes a sample of `size` bytes takes, or why it cannot be written.
+    #[inline(always)]
     pub fn record_size(&self, size: u32) -> Result<u64> {
-        if size > MAX_SAMPLE_SIZE {
-            return Err(Error::InvalidArgument {
-                op: "user ring buffer reserve",
-                problem: format!(
-                    "a sample of {size} bytes is larger than the kernel's limit of \
-                     {MAX_SAMPLE_SIZE} bytes"
-                ),
-            });
-        }
         let total = (u64::from(size) + HEADER_SIZE as u64 + 7) & !7;
-        if total > self.size {
-            return Err(Error::InvalidArgument {
-                op: "user ring buffer reserve",
-                problem: format!(
-                    "a sample of {size} bytes needs {total} bytes with its header, the ring \
-                     holds {} (at most {} bytes per sample)",
-                    self.size,
-                    self.max_sample_size()
-                ),
-            });
+        if size > MAX_SAMPLE_SIZE || total > self.size {
+            return Err(self.too_big(size, total));
         }
         Ok(total)
     }
 
+    #[cold]
+    fn too_big(&self, size: u32, total: u64) -> Error {
+        let problem = if size > MAX_SAMPLE_SIZE {
+            format!(
+                "a sample of {size} bytes is larger than the kernel's limit of {MAX_SAMPLE_SIZE} \
+                 bytes"
+            )
+        } else {
+            format!(
+                "a sample of {size} bytes needs {total} bytes with its header, the ring holds {} \
+                 (at most {} bytes per sample)",
+                self.size,
+                self.max_sample_size()
+            )
+        };
+        Error::InvalidArgument {
+            op: "user ring buffer reserve",
+            problem,
+        }
+    }
+
+    #[cold]
+    fn inconsistent(&self, cons: u64, prod: u64) -> Error {
+        Error::InvalidArgument {
+            op: "user ring buffer reserve",
+            problem: format!(
+                "the consumer position {cons} is not within {} bytes before the producer \
+                 position {prod}",
+                self.size
+            ),
+        }
+    }
+
     /// Reserves `size` bytes for a sample; `None` when the ring has no room for it now. The
     /// bytes hold whatever an earlier sample left there.
+    #[inline(always)]
     pub fn reserve(&self, size: u32) -> Result<Option<Reserved<'_>>> {
         let total = self.record_size(size)?;
         let cons = self.consumer.u64_at(0).load(Ordering::Acquire);
         let prod = self.prod.get();
         let used = prod.wrapping_sub(cons);
         if used > self.size {
-            return Err(Error::InvalidArgument {
-                op: "user ring buffer reserve",
-                problem: format!(
-                    "the consumer position {cons} is not within {} bytes before the producer \
-                     position {prod}",
-                    self.size
-                ),
-            });
+            return Err(self.inconsistent(cons, prod));
         }
         if self.size - used < total {
             return Ok(None);
         }
-        let hdr_off = self.page + (prod & (self.size - 1)) as usize;
+        // Below the ring size, itself at most 2^31 (a power-of-two u32).
+        let at = (prod & (self.size - 1)) as u32;
+        let hdr_off = self.page + at as usize;
         let hdr = self.producer.u32_at(hdr_off);
         // The BUSY header must be in place before the new producer position is visible; the
         // release store of the position orders both header words before it.
@@ -295,9 +312,8 @@ impl UserRingWriter {
         self.producer.u64_at(0).store(next, Ordering::Release);
         Ok(Some(Reserved {
             ring: self,
-            hdr_off,
-            len: size as usize,
-            done: false,
+            at,
+            len: size,
         }))
     }
 
@@ -329,15 +345,15 @@ impl UserRingWriter {
         Ok(n > 0)
     }
 
-    /// Clears BUSY on the header at `hdr_off`, marking the record discarded if asked.
-    fn commit(&self, hdr_off: usize, len: usize, discard: bool) {
-        let mut word = len as u32;
-        if discard {
-            word |= DISCARD_BIT;
-        }
+    /// Clears BUSY on the header at data offset `at`, marking the record discarded if asked.
+    #[inline]
+    fn commit(&self, at: u32, len: u32, discard: bool) {
+        let word = if discard { len | DISCARD_BIT } else { len };
         // Release: the payload written through the sample is visible before the header says
         // the record is complete (pairs with the kernel's acquire load of the header).
-        self.producer.u32_at(hdr_off).store(word, Ordering::Release);
+        self.producer
+            .u32_at(self.page + at as usize)
+            .store(word, Ordering::Release);
     }
 }
 
@@ -382,23 +398,26 @@ fn epoll_for_space(fd: BorrowedFd<'_>) -> Result<OwnedFd> {
 #[derive(Debug)]
 pub struct Reserved<'a> {
     ring: &'a UserRingWriter,
-    hdr_off: usize,
-    len: usize,
-    done: bool,
+    /// The header's offset in the data area.
+    at: u32,
+    len: u32,
 }
 
 impl Reserved<'_> {
     /// The sample's length in bytes.
+    #[inline]
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     /// Whether the sample is empty (reserved with size 0).
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// The sample's bytes.
+    #[inline]
     pub fn as_slice(&self) -> &[u8] {
         // SAFETY: the payload lies inside the mapping (`reserve` checked the record fits the
         // ring, and the data area is mapped twice, so it never runs past the second copy); it
@@ -411,13 +430,14 @@ impl Reserved<'_> {
                     .producer
                     .ptr
                     .as_ptr()
-                    .add(self.hdr_off + HEADER_SIZE),
-                self.len,
+                    .add(self.ring.page + self.at as usize + HEADER_SIZE),
+                self.len as usize,
             )
         }
     }
 
     /// The sample's bytes, for writing.
+    #[inline]
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         // SAFETY: as in `as_slice`; `&mut self` makes this the only view of the bytes.
         unsafe {
@@ -426,32 +446,30 @@ impl Reserved<'_> {
                     .producer
                     .ptr
                     .as_ptr()
-                    .add(self.hdr_off + HEADER_SIZE),
-                self.len,
+                    .add(self.ring.page + self.at as usize + HEADER_SIZE),
+                self.len as usize,
             )
         }
     }
 
     /// Hands the sample to the BPF side.
-    pub fn submit(mut self) {
-        self.finish(false);
+    #[inline]
+    pub fn submit(self) {
+        self.ring.commit(self.at, self.len, false);
+        // Committed: the drop that would discard it must not run (it owns nothing else).
+        std::mem::forget(self);
     }
 
     /// Gives the space back without the BPF side seeing the sample.
-    pub fn discard(mut self) {
-        self.finish(true);
-    }
-
-    fn finish(&mut self, discard: bool) {
-        if !self.done {
-            self.done = true;
-            self.ring.commit(self.hdr_off, self.len, discard);
-        }
+    #[inline]
+    pub fn discard(self) {
+        self.ring.commit(self.at, self.len, true);
+        std::mem::forget(self);
     }
 }
 
 impl Drop for Reserved<'_> {
     fn drop(&mut self) {
-        self.finish(true);
+        self.ring.commit(self.at, self.len, true);
     }
 }

@@ -81,6 +81,7 @@ impl UserRingBuf {
     }
 
     /// The largest sample [`reserve`](Self::reserve) accepts.
+    #[inline]
     pub fn max_sample_size(&self) -> usize {
         self.writer.max_sample_size() as usize
     }
@@ -100,6 +101,7 @@ impl UserRingBuf {
     /// Reserves a sample of `size` bytes; `Ok(None)` when the ring has no room for it now.
     /// A size the ring can never hold is an error. The sample's bytes are not cleared: they
     /// hold what an earlier sample left there.
+    #[inline(always)]
     pub fn reserve(&self, size: usize) -> Result<Option<Sample<'_>>, AttachError> {
         let size = self.sample_size(size)?;
         self.writer
@@ -146,6 +148,7 @@ impl UserRingBuf {
     }
 
     /// Writes `bytes` as one sample; `Ok(false)` when the ring has no room for it now.
+    #[inline]
     pub fn write(&self, bytes: &[u8]) -> Result<bool, AttachError> {
         Ok(match self.reserve(bytes.len())? {
             Some(mut s) => {
@@ -174,18 +177,24 @@ impl UserRingBuf {
         })
     }
 
+    #[inline(always)]
     fn sample_size(&self, size: usize) -> Result<u32, AttachError> {
-        let max = self.max_sample_size();
         match u32::try_from(size) {
-            Ok(s) if size <= max => Ok(s),
-            _ => Err(AttachError::Map {
-                map: self.name.clone(),
-                problem: format!(
-                    "a sample of {size} bytes does not fit this {}-byte user ring buffer: at \
-                     most {max} bytes per sample (each takes an 8-byte header, rounded up to 8)",
-                    self.size()
-                ),
-            }),
+            Ok(s) if size <= self.max_sample_size() => Ok(s),
+            _ => Err(self.too_big(size)),
+        }
+    }
+
+    #[cold]
+    fn too_big(&self, size: usize) -> AttachError {
+        AttachError::Map {
+            map: self.name.clone(),
+            problem: format!(
+                "a sample of {size} bytes does not fit this {}-byte user ring buffer: at most {} \
+                 bytes per sample (each takes an 8-byte header, rounded up to 8)",
+                self.size(),
+                self.max_sample_size()
+            ),
         }
     }
 }
@@ -199,11 +208,13 @@ pub struct Sample<'a> {
 
 impl Sample<'_> {
     /// Hands the sample to the BPF side.
+    #[inline]
     pub fn submit(self) {
         self.inner.submit();
     }
 
     /// Gives its space back; the BPF side skips it.
+    #[inline]
     pub fn discard(self) {
         self.inner.discard();
     }
@@ -212,12 +223,14 @@ impl Sample<'_> {
 impl Deref for Sample<'_> {
     type Target = [u8];
 
+    #[inline]
     fn deref(&self) -> &[u8] {
         self.inner.as_slice()
     }
 }
 
 impl DerefMut for Sample<'_> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut [u8] {
         self.inner.as_mut_slice()
     }
@@ -225,6 +238,8 @@ impl DerefMut for Sample<'_> {
 
 /// A kernel-boundary error of user ring buffer `map`: a refused argument names the map and the
 /// problem, a failed call the operation and the kernel's answer.
+#[cold]
+#[inline(never)]
 fn sys_error(map: &str, what: &str, e: corebpf_sys::Error) -> AttachError {
     match e {
         corebpf_sys::Error::InvalidArgument { problem, .. } => AttachError::Map {

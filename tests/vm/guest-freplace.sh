@@ -54,6 +54,22 @@ phase() {
 		fail=1
 	fi
 }
+# links_to FILE PROG_ID BTF_ID: how many tracing links listed in FILE (`corebpf link list
+# --json`) attach to function BTF_ID of program PROG_ID.
+links_to() {
+	tr -d ' \n\t' <"$1" | tr '{' '\n' | grep '"type":"tracing"' |
+		grep "\"target_obj_id\":$2[,}]" | grep -c "\"target_btf_id\":$3[,}]"
+}
+# expect_links WHEN FILE PROG_ID BTF_ID WANT
+expect_links() {
+	got=$(links_to "$2" "$3" "$4")
+	echo "$1: $got link(s) to decide"
+	if [ "$got" != "$5" ]; then
+		echo "$1: $got tracing links to BTF function $4 of program $3, expected $5" >&2
+		cat "$2" >&2
+		fail=1
+	fi
+}
 syncs() {
 	i=0
 	while [ $i -lt "$1" ]; do
@@ -69,13 +85,19 @@ if [ "${1:-}" = inside ]; then
 	[ -n "$id" ] || { echo "target program count_sync not found in corebpf prog list" >&2; exit 1; }
 	map=$(corebpf map list | sed -n 's/^\([0-9]*\): array  *name freplace\.bss .*/\1/p' | tail -n 1)
 	[ -n "$map" ] || { echo "the target's .bss map not found in corebpf map list" >&2; exit 1; }
-	echo "target program id $id, .bss map id $map"
+	# `corebpf load` of the extension (not attached) names the function it resolved.
+	corebpf load $bpf/freplace.o --attach-target "id:$id" >/tmp/freplace-load-id.out 2>&1 ||
+		{ cat /tmp/freplace-load-id.out >&2; echo "load with --attach-target id:$id failed" >&2; exit 1; }
+	btf=$(sed -n "s/.*attach_btf_id \([0-9]*\)  target decide of program count_sync (id $id).*/\1/p" /tmp/freplace-load-id.out)
+	[ -n "$btf" ] || { cat /tmp/freplace-load-id.out >&2; echo "corebpf load did not name decide of program $id" >&2; exit 1; }
+	echo "target program id $id, .bss map id $map, decide is BTF id $btf"
 	syncs 3
 	phase "3 syncs" "$map" "3 0 0"
-	corebpf run $bpf/freplace.o --attach-target "id:$id" -- sh -c 'sync; sync; sync; sync; sync' \
+	corebpf run $bpf/freplace.o --attach-target "id:$id" -- sh -c 'sync; sync; sync; sync; sync; corebpf link list --json >/tmp/freplace-links-ext.json' \
 		>/tmp/freplace-ext.out 2>&1 || { cat /tmp/freplace-ext.out >&2; echo "freplace run failed" >&2; exit 1; }
 	phase "5 syncs with decide replaced" "$map" "3 5 0"
-	corebpf run $bpf/freplace_trace.o --attach-target "id:$id" -- sh -c 'sync; sync; sync; sync' \
+	expect_links "while freplace ran" /tmp/freplace-links-ext.json "$id" "$btf" 1
+	corebpf run $bpf/freplace_trace.o --attach-target "id:$id" -- sh -c 'sync; sync; sync; sync; corebpf link list --json >/tmp/freplace-links-trace.json' \
 		>/tmp/freplace-trace.out 2>&1 || { cat /tmp/freplace-trace.out >&2; echo "fentry/fexit run failed" >&2; exit 1; }
 	cat /tmp/freplace-trace.out
 	expect decide_entries 4 /tmp/freplace-trace.out
@@ -84,6 +106,9 @@ if [ "${1:-}" = inside ]; then
 	[ "$(value last_tgid /tmp/freplace-trace.out)" -gt 1 ] 2>/dev/null ||
 		{ echo "fentry did not see decide's argument (last_tgid)" >&2; fail=1; }
 	phase "4 syncs traced by fentry/fexit" "$map" "7 5 0"
+	expect_links "while fentry/fexit ran" /tmp/freplace-links-trace.json "$id" "$btf" 2
+	corebpf link list --json >/tmp/freplace-links-after.json
+	expect_links "after both runs" /tmp/freplace-links-after.json "$id" "$btf" 0
 	syncs 7
 	phase "7 more syncs, no extension" "$map" "14 5 0"
 	echo $fail >/tmp/freplace-inside.status

@@ -15,9 +15,11 @@ t btf-dump-c corebpf btf dump --format c
 t load-trampoline corebpf load /vm/bpf/trampoline.o
 t run-trampoline sh /vm/guest-trampoline.sh
 # struct_ops: a BPF TCP congestion control registered by corebpf run and used over loopback;
-# a local struct in another member order placed by name in 6.1's tcp_congestion_ops.
+# a local struct in another member order placed by name in 6.1's tcp_congestion_ops; no
+# struct_ops links (.struct_ops.link) before 6.4.
 t run-struct-ops sh /vm/guest-struct-ops.sh
 t load-struct-ops-layout corebpf load /vm/bpf/struct_ops_layout.o
+tfail load-struct-ops-link "need Linux 6.4 or later" corebpf load /vm/bpf/struct_ops_link.o
 # Programs attached to a function of a loaded BPF program: freplace, fentry/fexit.
 t run-freplace sh /vm/guest-freplace.sh
 tfail load-freplace-no-target "needs a target program" corebpf load /vm/bpf/freplace.o

@@ -556,7 +556,7 @@ fn tcp_congestion_control_runs_and_unregisters() {
 #[test]
 fn struct_ops_link_registers_through_a_bpf_link() {
     let _serial = serial();
-    let path = compile("struct_ops_cc", &["COREBPF_STRUCT_OPS_LINK"]);
+    let path = compile("struct_ops_link", &[]);
     let (obj, globals) = load_counting(&path);
     let map = obj.map("corebpf_renol").unwrap();
     assert_eq!(map.flags(), corebpf::struct_ops::BPF_F_LINK);

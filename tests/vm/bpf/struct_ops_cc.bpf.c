@@ -2,7 +2,7 @@
 /* A TCP congestion control written as struct_ops: Reno through the kernel's own Reno kfuncs,
  * counting how often the kernel calls each member. Registered under the name "corebpf_reno";
  * built with -DCOREBPF_STRUCT_OPS_LINK it is declared in .struct_ops.link instead, registered
- * through a BPF link, under the name "corebpf_renol".
+ * through a BPF link, under the name "corebpf_renol" (struct_ops_link.bpf.c).
  *
  * Compiled against the build host's vmlinux.h: loading it on another kernel (the 6.1 guest)
  * translates the struct's members by name to that kernel's layout. */

@@ -15,7 +15,7 @@ vmlinux=/sys/kernel/btf/vmlinux
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-for tool in hyperfine bpftool; do
+for tool in hyperfine bpftool python3; do
 	command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install $tool)" >&2; exit 1; }
 done
 (cd "$repo" && cargo build --release -q -p corebpf-cli && cargo build --release -q -p corebpf-testdata)
@@ -32,11 +32,21 @@ echo "== ${#objs[@]} objects from $objdir; $(nproc) CPUs, load $(cut -d' ' -f1-3
 bench() {
 	local name=$1 full=$2
 	shift 2
-	hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$out/$name.md" \
+	hyperfine -N --warmup 5 --runs "$runs" --export-json "$out/$name.json" \
 		-n "corebpf gen min-btf" "$cli gen min-btf $* --btf $full -o $out/$name.corebpf.btf" \
 		-n "bpftool gen min_core_btf" "bpftool gen min_core_btf $full $out/$name.bpftool.btf $*" >/dev/null
 	echo "-- $name (full BTF $(stat -c %s "$full") bytes)"
-	cat "$out/$name.md"
+	python3 - "$out/$name.json" <<'PY'
+import json, sys
+rs = json.load(open(sys.argv[1]))["results"]
+base = rs[0]["mean"]
+print("| Command | Mean [ms] | Min [ms] | Max [ms] | User [ms] | System [ms] | Relative |")
+print("|:---|---:|---:|---:|---:|---:|---:|")
+for r in rs:
+    ms = lambda v: f"{v * 1000:.1f}"
+    print(f"| `{r['command']}` | {ms(r['mean'])} ± {ms(r['stddev'])} | {ms(r['min'])} | {ms(r['max'])} "
+          f"| {ms(r['user'])} | {ms(r['system'])} | {r['mean'] / base:.2f} |")
+PY
 	echo "output: corebpf $(stat -c %s "$out/$name.corebpf.btf") bytes, bpftool $(stat -c %s "$out/$name.bpftool.btf") bytes"
 }
 bench one-vmlinux "$vmlinux" "$objdir/execsnoop.v3.o"

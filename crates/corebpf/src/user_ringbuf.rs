@@ -24,7 +24,8 @@
 //!
 //! A user ring buffer has one producer: [`UserRingBuf`] is `Send` but not `Sync`, a second
 //! `UserRingBuf` of the same map in one process is refused, and no other process may write the
-//! map meanwhile. Several samples may be reserved at once and submitted in any order.
+//! map meanwhile. Several samples may be reserved at once and submitted in any order; a
+//! [`Sample`] borrows its ring and stays on the thread that reserved it.
 
 use std::ops::{Deref, DerefMut};
 use std::os::fd::BorrowedFd;
@@ -200,7 +201,8 @@ impl UserRingBuf {
 }
 
 /// A sample reserved in a [`UserRingBuf`]: its bytes, to fill before [`Sample::submit`].
-/// Dropped without submitting, it is discarded.
+/// Dropped without submitting, it is discarded. A sample leaked with `std::mem::forget` stays
+/// reserved for good, and the BPF side never gets past it.
 #[derive(Debug)]
 pub struct Sample<'a> {
     inner: Reserved<'a>,

@@ -72,7 +72,7 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 /// File contents kept alive for the borrowed BTF views.
-struct Source {
+pub(crate) struct Source {
     path: PathBuf,
     bytes: Bytes,
 }
@@ -97,7 +97,7 @@ impl std::ops::Deref for Bytes {
 const KERNEL_BTF_DIR: &str = "/sys/kernel/btf/";
 
 impl Source {
-    fn read(path: &Path) -> Result<Source> {
+    pub(crate) fn read(path: &Path) -> Result<Source> {
         let cannot = || format!("{}: cannot read", path.display());
         let bytes = if path.starts_with(KERNEL_BTF_DIR) {
             let file = std::fs::File::open(path).with_context(cannot)?;
@@ -121,7 +121,7 @@ impl Source {
     }
 
     /// The BTF bytes: the whole file for raw BTF, the `.BTF` section for ELF.
-    fn btf_bytes(&self) -> Result<&[u8]> {
+    pub(crate) fn btf_bytes(&self) -> Result<&[u8]> {
         let b = &self.bytes;
         let name = self.path.display();
         if b.starts_with(b"\x7fELF") {

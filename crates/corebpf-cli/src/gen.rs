@@ -29,7 +29,7 @@ pub struct MinBtfArgs {
     /// BPF objects (`clang -target bpf -g -O2 -c` output).
     #[arg(required = true, value_name = "OBJ")]
     pub objects: Vec<PathBuf>,
-    /// The full kernel BTF to take types from (raw or .gz).
+    /// The full kernel BTF to take types from (raw, .gz, or an ELF file's .BTF section).
     #[arg(long, value_name = "FULL", default_value = "/sys/kernel/btf/vmlinux")]
     pub btf: PathBuf,
     /// Where to write the minimal BTF.
@@ -47,9 +47,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn min_btf(args: MinBtfArgs) -> anyhow::Result<()> {
-    let full_bytes = corebpf::target::read_btf_file(&args.btf)?;
-    let full = Btf::parse(&full_bytes)
-        .with_context(|| format!("{}: not valid BTF", args.btf.display()))?;
+    // gzip-compressed BTF is inflated; raw BTF or an ELF file's .BTF is used in place (kernel
+    // BTF files are mapped, not copied).
+    let (unzipped, source);
+    let full_bytes: &[u8] = if is_gzip(&args.btf)? {
+        unzipped = corebpf::target::read_btf_file(&args.btf)?;
+        &unzipped
+    } else {
+        source = crate::btf::Source::read(&args.btf)?;
+        source.btf_bytes()?
+    };
+    let full =
+        Btf::parse(full_bytes).with_context(|| format!("{}: not valid BTF", args.btf.display()))?;
     let mut builder =
         MinBtfBuilder::new(&full).with_context(|| format!("{}", args.btf.display()))?;
     let mut files = Vec::with_capacity(args.objects.len());
@@ -113,4 +122,13 @@ fn min_btf(args: MinBtfArgs) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Whether `path` starts with the gzip magic.
+fn is_gzip(path: &std::path::Path) -> anyhow::Result<bool> {
+    use std::io::Read as _;
+    let mut magic = [0u8; 2];
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    Ok(f.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b])
 }

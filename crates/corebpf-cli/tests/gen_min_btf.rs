@@ -959,3 +959,38 @@ fn every_relocation_kind_relocates_the_same() {
     );
     assert!(v(&full, 10).is_some_and(|pid| pid > 0) && v(&small, 10).is_some_and(|pid| pid > 0));
 }
+
+#[test]
+fn full_btf_from_an_elf_section() {
+    // Another object's .BTF stands in for a kernel's: execsnoop's relocations against the
+    // types core_fields was compiled with.
+    let dir = scratch("elf");
+    let min_path = dir.join("min.btf");
+    let src = corebpf_testdata::object("core_fields", Cpu::V3);
+    let obj_path = corebpf_testdata::object("execsnoop", Cpu::V3);
+    let r = corebpf(&[
+        "gen",
+        "min-btf",
+        s(obj_path),
+        "--btf",
+        s(src),
+        "-o",
+        s(&min_path),
+    ]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let src_bytes = std::fs::read(src).expect("core_fields");
+    let src_obj = Object::parse(&src_bytes).expect("parses");
+    let full = src_obj.btf.as_ref().expect("core_fields has BTF");
+    let min_bytes = std::fs::read(&min_path).expect("min");
+    let min = Btf::parse(&min_bytes).expect("min parses");
+    assert!(min
+        .find_by_name_kind("task_struct", corebpf_btf::Kind::Struct)
+        .is_some());
+    let ids = MinBtf {
+        bytes: min_bytes.clone(),
+        full_ids: full_ids_of(full, &min),
+    };
+    let bytes = std::fs::read(obj_path).expect("execsnoop");
+    let obj = Object::parse(&bytes).expect("parses");
+    compare_links(&obj, full, &min, &ids).expect("same links");
+}

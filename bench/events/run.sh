@@ -4,6 +4,9 @@
 # usage: bench/events/run.sh [N] [REPS] [MODES...]
 #   N     events per run for ring buffer modes (default 1000000; perf buffer modes use N/5)
 #   REPS  runs per tool and mode, alternating tools (default 3); medians are reported
+#   PB_PAGES (environment): perf buffer data pages per CPU, passed to both tools as their size
+#         argument in the perf buffer modes (default 64). The ring buffer stays the object's
+#         4 MiB: corebpf does not resize maps before load.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -19,14 +22,15 @@ trap 'rm -rf "$out"' EXIT
 (cd "$root" && cargo build --release -q -p corebpf --example evbench)
 cp "$root/target/release/examples/evbench" "$out/evbench-corebpf"
 cd "$out"
-python3 - "$N" "$REPS" $MODES <<'PY'
+python3 - "$N" "$REPS" "${PB_PAGES:-64}" $MODES <<'PY'
 import re, resource, statistics, subprocess, sys
-N, REPS, modes = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+N, REPS, PB_PAGES, modes = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 tools = {"libbpf": "./evbench", "corebpf": "./evbench-corebpf"}
 
 def run(tool, mode, n):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    p = subprocess.run([tools[tool], mode, str(n)], capture_output=True, text=True)
+    size = [str(PB_PAGES)] if mode.startswith("pb") else []
+    p = subprocess.run([tools[tool], mode, str(n)] + size, capture_output=True, text=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     line = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
     if p.returncode != 0 or not line:
@@ -39,6 +43,7 @@ def run(tool, mode, n):
     lost = re.search(r"lost\(perf\)=(\d+)", line)
     drain = re.search(r"= ([\d.]+) ns/event", line)
     prod = re.search(r"producer[^:]*: ([\d.]+) ns/syscall", line)
+    size = re.search(r"size=(\d+)", line)
     return {
         "mevs": float(m.group(1)) if m else None,
         "received": int(rec.group(1)) if rec else 0,
@@ -48,6 +53,7 @@ def run(tool, mode, n):
         "prod_ns": float(prod.group(1)) if prod else None,
         "user_ns_per_event": user / n * 1e9,
         "sys_ns_per_event": sysc / n * 1e9,
+        "size": int(size.group(1)) if size else None,
     }
 
 def med(xs):
@@ -57,7 +63,7 @@ def med(xs):
 def f(x, spec):
     return "-" if x is None else format(x, spec)
 
-print(f"N={N} (perf buffer modes N/5), {REPS} runs each, medians; user/sys CPU = whole process time / N")
+print(f"N={N} (perf buffer modes N/5, {PB_PAGES} pages per CPU), {REPS} runs each, medians; user/sys CPU = whole process time / N")
 print(f"{'mode':<10} {'tool':<8} {'M ev/s':>8} {'drain ns/ev':>11} {'producer ns':>11} {'user ns/ev':>10} {'sys ns/ev':>9} {'received':>9} {'drops':>7} {'lost':>6}")
 ratios = []
 for mode in modes:
@@ -73,6 +79,8 @@ for mode in modes:
         agg[t] = a
         print(f"{mode:<10} {t:<8} {f(a['mevs'],'8.3f')} {f(a['drain_ns'],'11.1f')} {f(a['prod_ns'],'11.1f')} {f(a['user_ns_per_event'],'10.1f')} {f(a['sys_ns_per_event'],'9.1f')} {a['received']:>9.0f} {a['drops']:>7.0f} {a['lost']:>6.0f}")
     c, l = agg["corebpf"], agg["libbpf"]
+    if c["size"] != l["size"]:
+        sys.exit(f"{mode}: the tools ran with different buffer sizes ({c['size']} vs {l['size']})")
     r_ev = c["mevs"] / l["mevs"] if c["mevs"] and l["mevs"] else None
     r_user = c["user_ns_per_event"] / l["user_ns_per_event"] if l["user_ns_per_event"] else None
     ratios.append((mode, r_ev, r_user))

@@ -305,9 +305,8 @@ impl PerfRing {
     /// around the ring end is copied (into a buffer kept between calls).
     #[inline]
     pub fn consume(&mut self, mut f: impl FnMut(PerfRecord<'_>)) -> u64 {
-        let tail_pos = self.map.u64_at(DATA_TAIL);
         let head = self.map.u64_at(DATA_HEAD).load(Ordering::Acquire);
-        let start = tail_pos.load(Ordering::Relaxed);
+        let start = self.map.u64_at(DATA_TAIL).load(Ordering::Relaxed);
         let mut tail = start;
         let size = self.data_size;
         let mask = size - 1;
@@ -316,22 +315,24 @@ impl PerfRing {
         if head.wrapping_sub(tail) > size as u64 {
             // More published than the ring holds (or a tail past the head): not a state the
             // kernel leaves a non-overwriting ring in. Skip it rather than read garbage.
-            tail_pos.store(head, Ordering::Release);
+            self.map.u64_at(DATA_TAIL).store(head, Ordering::Release);
             return 0;
         }
         while tail != head {
             let off = tail as usize & mask;
-            let mut hdr = [0u8; 8];
-            if off + 8 <= size {
+            let (ty, rec) = if off + 8 <= size {
                 // SAFETY: `off + 8 <= size`: inside the data pages; published bytes (below
                 // `head`, read with acquire) that the kernel leaves alone until the tail moves.
-                hdr = unsafe { data.add(off).cast::<[u8; 8]>().read() };
+                unsafe {
+                    (
+                        data.add(off).cast::<u32>().read_unaligned(),
+                        usize::from(data.add(off + 6).cast::<u16>().read_unaligned()),
+                    )
+                }
             } else {
-                self.copy_out(off, &mut hdr);
-            }
+                self.wrapped_header(off)
+            };
             prefetch(data, (off + PREFETCH_AHEAD) & mask);
-            let ty = u32::from_ne_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
-            let rec = u16::from_ne_bytes([hdr[6], hdr[7]]) as usize;
             if rec < 8 || rec as u64 > head - tail {
                 // A corrupt header: skip everything published so far rather than loop.
                 tail = head;
@@ -344,19 +345,44 @@ impl PerfRing {
                 let body = unsafe { std::slice::from_raw_parts(data.add(off + 8), rec - 8) };
                 Self::deliver(ty, body, &mut f);
             } else {
-                let mut body = std::mem::take(&mut self.scratch);
-                body.resize(rec - 8, 0);
-                self.copy_out((off + 8) & mask, &mut body);
-                Self::deliver(ty, &body, &mut f);
-                self.scratch = body;
+                self.deliver_wrapped((off + 8) & mask, ty, rec - 8, &mut f);
             }
             tail += rec as u64;
             n += 1;
         }
         if tail != start {
-            tail_pos.store(tail, Ordering::Release);
+            self.map.u64_at(DATA_TAIL).store(tail, Ordering::Release);
         }
         n
+    }
+
+    /// The type and size of a record whose header the ring end splits.
+    #[cold]
+    fn wrapped_header(&self, off: usize) -> (u32, usize) {
+        let mut hdr = [0u8; 8];
+        self.copy_out(off, &mut hdr);
+        (
+            u32::from_ne_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]),
+            usize::from(u16::from_ne_bytes([hdr[6], hdr[7]])),
+        )
+    }
+
+    /// Hands over a record whose body the ring end splits, copied whole into the scratch
+    /// buffer.
+    #[cold]
+    #[inline(never)]
+    fn deliver_wrapped(
+        &mut self,
+        off: usize,
+        ty: u32,
+        len: usize,
+        f: &mut impl FnMut(PerfRecord<'_>),
+    ) {
+        let mut body = std::mem::take(&mut self.scratch);
+        body.resize(len, 0);
+        self.copy_out(off, &mut body);
+        Self::deliver(ty, &body, f);
+        self.scratch = body;
     }
 
     #[inline(always)]

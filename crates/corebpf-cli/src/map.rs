@@ -245,6 +245,29 @@ fn btf_value_depth(btf: &Btf<'_>, id: TypeId, bytes: &[u8], depth: u32) -> Value
             }
             Value::Object(m)
         }
+        // Global data (`.bss`, `.data`, `.rodata`): bpftool's `{SECTION: [{VAR: value}, ...]}`.
+        TypeKind::Datasec { vars, .. } => {
+            let list = vars
+                .iter()
+                .map(|v| {
+                    let name = btf.type_by_id(v.ty).map_or("", |t| t.name);
+                    let start = v.offset as usize;
+                    let bytes = bytes
+                        .get(start..start.saturating_add(v.size as usize))
+                        .unwrap_or_default();
+                    let mut m = JsonMap::new();
+                    m.insert(
+                        name.to_string(),
+                        btf_value_depth(btf, v.ty, bytes, depth + 1),
+                    );
+                    Value::Object(m)
+                })
+                .collect();
+            let mut m = JsonMap::new();
+            m.insert(t.name.to_string(), Value::Array(list));
+            Value::Object(m)
+        }
+        TypeKind::Var { ty, .. } => btf_value_depth(btf, ty, bytes, depth + 1),
         TypeKind::Float { size } => match size {
             4 => json!(f32::from_le_bytes(
                 bytes
@@ -374,9 +397,13 @@ fn dump(id: u32, json: bool, pretty: bool) -> Result<()> {
             } else if let Some(v) = vals.first() {
                 m.insert("value".into(), hex_list(v));
             }
-            if let Some(fk) = fmt(key_ty, k) {
+            // Global-data maps have BTF for the value only; bpftool formats them without a key.
+            let fk = fmt(key_ty, k);
+            if fk.is_some() || (key_ty.is_none() && btf.is_some() && val_ty.is_some()) {
                 let mut f = JsonMap::new();
-                f.insert("key".into(), fk);
+                if let Some(fk) = fk {
+                    f.insert("key".into(), fk);
+                }
                 if percpu {
                     let values: Vec<Value> = vals
                         .iter()

@@ -23,13 +23,21 @@ struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, _
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 64); __type(key, struct task_key); __type(value, __u64); } by_task SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 2); __type(key, __u32); __type(value, __u64); } per_cpu SEC(".maps");
 
+struct span { __u32 lo, hi; };
+__u64 sock_calls = 0;
+struct span seen = {};
+const volatile __u32 len_limit = 1500;
+const volatile char label[8] = "fixture";
+
 SEC("socket") int sock_len(struct __sk_buff *skb)
 {
 	__u32 k = skb->protocol & 3;
 	__u64 *c = bpf_map_lookup_elem(&counts, &k);
 	if (c)
 		__sync_fetch_and_add(c, skb->len);
-	return skb->len > 1500 ? 0 : skb->mark;
+	__sync_fetch_and_add(&sock_calls, 1);
+	seen.hi = skb->len;
+	return skb->len > len_limit + label[0] ? 0 : skb->mark;
 }
 
 SEC("classifier") int tc_mark(struct __sk_buff *skb)
@@ -432,7 +440,8 @@ fn prog_list_agrees_with_bpftool() {
 fn map_list_and_dump_agree_with_bpftool() {
     let l = load("maplist");
     let ids = map_ids_of(&l);
-    assert_eq!(ids.len(), 3, "{ids:?}");
+    // counts, by_task, per_cpu, and the global data in .bss and .rodata.
+    assert_eq!(ids.len(), 5, "{ids:?}");
     let theirs = bpftool(&["map", "list"]);
     let mine = ours(&["map", "list", "--json"]);
     let (t, m) = (by_id(&theirs), by_id(&mine));
@@ -499,6 +508,17 @@ fn map_list_and_dump_agree_with_bpftool() {
                 .expect("the entry bpftool stored");
             assert_eq!(e["formatted"]["key"]["comm"], "bash");
             assert_eq!(e["formatted"]["value"], 5);
+        }
+        // Global data is formatted variable by variable, as bpftool does.
+        if name_of(id).ends_with(".rodata") {
+            let vars = &ma[0]["formatted"]["value"][".rodata"];
+            assert_eq!(vars[0]["len_limit"], 1500, "{vars}");
+            assert_eq!(vars[1]["label"], "fixture", "{vars}");
+        }
+        if name_of(id).ends_with(".bss") {
+            let vars = &ma[0]["formatted"]["value"][".bss"];
+            assert!(vars[0].get("sock_calls").is_some(), "{vars}");
+            assert!(vars[1]["seen"].get("hi").is_some(), "{vars}");
         }
     }
 }

@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -262,12 +262,20 @@ struct Out {
     json: bool,
 }
 
+/// Set when standard output is gone (`corebpf run ... | head` after head exits): the run ends
+/// as it would on SIGTERM.
+static OUTPUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
 impl Out {
     fn line(&self, text: &str) {
         let mut o = io::stdout().lock();
-        let _ = o.write_all(text.as_bytes());
-        let _ = o.write_all(b"\n");
-        let _ = o.flush();
+        let written = o
+            .write_all(text.as_bytes())
+            .and_then(|()| o.write_all(b"\n"))
+            .and_then(|()| o.flush());
+        if written.is_err_and(|e| e.kind() == io::ErrorKind::BrokenPipe) {
+            OUTPUT_CLOSED.store(true, Ordering::Relaxed);
+        }
     }
 
     fn json(&self, v: &Value) {
@@ -463,6 +471,8 @@ enum End {
     /// corebpf got this signal (SIGINT, SIGTERM or SIGHUP).
     Signal(i32),
     Duration,
+    /// Standard output was closed by its reader.
+    OutputClosed,
     Command(ExitStatus),
 }
 
@@ -472,6 +482,7 @@ impl End {
         match self {
             End::Signal(sig) => Some(signal_name(*sig)),
             End::Duration => Some("--duration".into()),
+            End::OutputClosed => Some("standard output closed".into()),
             End::Command(_) => None,
         }
     }
@@ -664,6 +675,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let sig = term.load(Ordering::Relaxed);
         if sig != 0 {
             break End::Signal(sig as i32);
+        }
+        if OUTPUT_CLOSED.load(Ordering::Relaxed) {
+            break End::OutputClosed;
         }
         if duration.is_some_and(|d| start.elapsed() >= d) {
             break End::Duration;

@@ -566,3 +566,51 @@ fn a_failed_attach_never_runs_the_command() {
         .collect();
     assert!(left.is_empty(), "processes left: {left:?}");
 }
+
+#[test]
+fn a_closed_output_ends_the_run() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let src = snoop_source();
+    // `corebpf run ... | head -1`: once the reader is gone, the run ends as on SIGTERM.
+    let mut child = Command::new(corebpf())
+        .arg("run")
+        .arg(&src)
+        .arg("--")
+        .args(BUSY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start corebpf");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("read");
+    assert!(first.starts_with("fault_events: "), "{first}");
+    drop(stdout);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "corebpf run still runs 30 s after its output closed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let err = child.wait_with_output_now();
+    assert_eq!(status.code(), Some(0), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("corebpf run: sh (pid "))
+        .unwrap_or_else(|| panic!("no report of the command's end:\n{err}"));
+    assert!(
+        line.contains(") stopped after standard output closed: killed by SIG"),
+        "{line}"
+    );
+    let pid: u32 = line["corebpf run: sh (pid ".len()..]
+        .split(')')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("pid in the report");
+    assert_gone(pid, "the command");
+}

@@ -83,9 +83,16 @@ for mode in modes:
         sys.exit(f"{mode}: the tools ran with different buffer sizes ({c['size']} vs {l['size']})")
     r_ev = c["mevs"] / l["mevs"] if c["mevs"] and l["mevs"] else None
     r_user = c["user_ns_per_event"] / l["user_ns_per_event"] if l["user_ns_per_event"] else None
-    ratios.append((mode, r_ev, r_user))
+    cpu = {t: agg[t]["user_ns_per_event"] + agg[t]["sys_ns_per_event"] for t in tools}
+    r_cpu = cpu["corebpf"] / cpu["libbpf"] if cpu["libbpf"] else None
+    r_drain = l["drain_ns"] / c["drain_ns"] if c["drain_ns"] and l["drain_ns"] else None
+    ratios.append((mode, r_ev, r_user, r_cpu, r_drain))
 print()
-print("ratios corebpf/libbpf: events/s (>= 1 is as fast or faster), user CPU per event (<= 1 is as cheap or cheaper)")
-for mode, r_ev, r_user in ratios:
-    print(f"  {mode:<10} events/s x{f(r_ev,'.2f')}   user CPU/event x{f(r_user,'.2f')}")
+print("ratios corebpf/libbpf: events/s (>= 1 is as fast or faster), user CPU per event (<= 1 is as cheap or")
+print("cheaper), user+sys CPU per event (<= 1), and for the drain modes the consume speed (libbpf ns / corebpf ns, >= 1).")
+print("User and system times come from getrusage; with tick-based accounting the user/system split is sampled")
+print("(HZ ticks), the sum is exact.")
+for mode, r_ev, r_user, r_cpu, r_drain in ratios:
+    extra = f"   consume x{f(r_drain,'.2f')}" if r_drain else ""
+    print(f"  {mode:<10} events/s x{f(r_ev,'.2f')}   user CPU/event x{f(r_user,'.2f')}   user+sys CPU/event x{f(r_cpu,'.2f')}{extra}")
 PY

@@ -78,3 +78,34 @@ fn lost_samples_equal_failed_outputs() {
     assert_eq!(lost, failed, "lost samples reported = outputs that failed");
     assert_eq!(got + failed, N + 1);
 }
+
+#[test]
+fn boxed_callbacks_deliver_every_sample() {
+    let _serial = serial();
+    const N: u64 = 5_000;
+    let (obj, globals) = load_with_globals("events", &[]);
+    let _link = obj.program("pb_event").unwrap().attach().expect("attach");
+    let mut seqs = Vec::new();
+    let mut lost = 0;
+    {
+        // Type-erased readers share one type, whatever their callbacks.
+        let mut readers: Vec<PerfBuf<'_>> = vec![PerfBuf::new(
+            obj.map("pb").unwrap().fd(),
+            PerfBufOptions::default(),
+            |_cpu, b: &[u8]| seqs.push(parse_event(b).seq),
+            |_cpu, n| lost += n,
+        )
+        .expect("perf buffer")
+        .into_boxed()];
+        getsid_n(N);
+        for pb in &mut readers {
+            pb.consume();
+            while pb.poll(Some(Duration::from_millis(20))).unwrap() > 0 {}
+        }
+    }
+    assert_eq!(global_u64(&obj, &globals, "output_failed"), 0);
+    assert_eq!(lost, 0);
+    assert_eq!(seqs.len() as u64, N);
+    seqs.sort_unstable();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1));
+}

@@ -8,7 +8,11 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
-use crate::bpf::{self, attr::LinkUpdateAttr, Cmd};
+use crate::bpf::{
+    self,
+    attr::{KprobeMultiLinkAttr, LinkUpdateAttr},
+    Cmd,
+};
 use crate::{Error, Result};
 
 /// `BPF_PERF_EVENT`.
@@ -23,6 +27,12 @@ pub const ATTACH_TCX_INGRESS: u32 = 46;
 pub const ATTACH_TCX_EGRESS: u32 = 47;
 /// `BPF_TRACE_UPROBE_MULTI`.
 pub const ATTACH_TRACE_UPROBE_MULTI: u32 = 48;
+/// `BPF_TRACE_KPROBE_MULTI`.
+pub const ATTACH_TRACE_KPROBE_MULTI: u32 = 42;
+/// `BPF_TRACE_KPROBE_SESSION` (Linux 6.10): one program at entry and return.
+pub const ATTACH_TRACE_KPROBE_SESSION: u32 = 56;
+/// `BPF_F_KPROBE_MULTI_RETURN`: the kprobe_multi link's probes are return probes.
+pub const KPROBE_MULTI_RETURN: u32 = 1 << 0;
 /// `BPF_SK_LOOKUP`.
 pub const ATTACH_SK_LOOKUP: u32 = 36;
 
@@ -168,6 +178,69 @@ pub fn uprobe_multi(
             u64::from(pid),
         ],
     )
+}
+
+/// Where the probes of a kprobe_multi link go: kernel function names (resolved by the kernel
+/// through kallsyms) or addresses.
+#[derive(Debug, Clone, Copy)]
+pub enum KprobeMultiTargets<'a> {
+    Symbols(&'a [&'a str]),
+    Addresses(&'a [u64]),
+}
+
+/// One kprobe_multi link (fprobe, Linux 6.0+ with `CONFIG_FPROBE`) over every target, each with
+/// its cookie when `cookies` is given. `attach_type` is [`ATTACH_TRACE_KPROBE_MULTI`] (the
+/// program's expected attach type) or [`ATTACH_TRACE_KPROBE_SESSION`]; `flags` is
+/// [`KPROBE_MULTI_RETURN`] for return probes or 0.
+pub fn kprobe_multi(
+    prog: BorrowedFd<'_>,
+    targets: KprobeMultiTargets<'_>,
+    cookies: Option<&[u64]>,
+    attach_type: u32,
+    flags: u32,
+) -> Result<OwnedFd> {
+    const OP: &str = "kprobe_multi link";
+    let n = match targets {
+        KprobeMultiTargets::Symbols(s) => s.len(),
+        KprobeMultiTargets::Addresses(a) => a.len(),
+    };
+    if n == 0 || cookies.is_some_and(|c| c.len() != n) {
+        return Err(Error::InvalidArgument {
+            op: OP,
+            problem: format!("{n} targets need as many cookies (and at least one target)"),
+        });
+    }
+    let cnt = u32::try_from(n).map_err(|_| Error::InvalidArgument {
+        op: OP,
+        problem: format!("{n} targets are too many for one link"),
+    })?;
+    // The names as C strings and the array of their addresses the kernel reads.
+    let names = match targets {
+        KprobeMultiTargets::Symbols(s) => s
+            .iter()
+            .map(|n| {
+                CString::new(*n).map_err(|_| Error::InvalidArgument {
+                    op: OP,
+                    problem: format!("{n:?} contains a NUL byte"),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?,
+        KprobeMultiTargets::Addresses(_) => Vec::new(),
+    };
+    let name_ptrs: Vec<u64> = names.iter().map(|c| c.as_ptr() as u64).collect();
+    let mut a = KprobeMultiLinkAttr {
+        prog_fd: raw(prog),
+        attach_type,
+        flags,
+        cnt,
+        cookies: cookies.map_or(0, |c| c.as_ptr() as u64),
+        ..Default::default()
+    };
+    match targets {
+        KprobeMultiTargets::Symbols(_) => a.syms = name_ptrs.as_ptr() as u64,
+        KprobeMultiTargets::Addresses(addrs) => a.addrs = addrs.as_ptr() as u64,
+    }
+    bpf::link_create_kprobe_multi(&mut a)
 }
 
 /// Replaces the program of a link (`old` given: only if it is still that program).

@@ -55,6 +55,13 @@ fn attr_layout_matches_linux_uapi_header() {
         BtfLoadAttr, btf_log_level => "offsetof(union bpf_attr, btf_log_level)";
         LinkCreateAttr, flags => "offsetof(union bpf_attr, link_create.flags)";
         LinkCreateAttr, extra => "offsetof(union bpf_attr, link_create.target_btf_id)";
+        KprobeMultiLinkAttr, attach_type => "offsetof(union bpf_attr, link_create.attach_type)";
+        KprobeMultiLinkAttr, link_flags => "offsetof(union bpf_attr, link_create.flags)";
+        KprobeMultiLinkAttr, flags => "offsetof(union bpf_attr, link_create.kprobe_multi.flags)";
+        KprobeMultiLinkAttr, cnt => "offsetof(union bpf_attr, link_create.kprobe_multi.cnt)";
+        KprobeMultiLinkAttr, syms => "offsetof(union bpf_attr, link_create.kprobe_multi.syms)";
+        KprobeMultiLinkAttr, addrs => "offsetof(union bpf_attr, link_create.kprobe_multi.addrs)";
+        KprobeMultiLinkAttr, cookies => "offsetof(union bpf_attr, link_create.kprobe_multi.cookies)";
         LinkUpdateAttr, old_prog_fd => "offsetof(union bpf_attr, link_update.old_prog_fd)";
         ProgBindMapAttr, map_fd => "offsetof(union bpf_attr, prog_bind_map.map_fd)";
         ProgInfo, tag => "offsetof(struct bpf_prog_info, tag)";

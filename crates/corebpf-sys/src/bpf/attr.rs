@@ -200,6 +200,27 @@ pub struct LinkCreateAttr {
     pub extra: [u64; 6],
 }
 
+/// `BPF_LINK_CREATE` of a kprobe_multi link (`link_create.kprobe_multi`): the same head as
+/// [`LinkCreateAttr`], then the probe flags, the count and the addresses of the symbol-name,
+/// address and cookie arrays (each `cnt` long, or 0).
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KprobeMultiLinkAttr {
+    pub prog_fd: u32,
+    pub target_fd: u32,
+    pub attach_type: u32,
+    pub link_flags: u32,
+    /// `BPF_F_KPROBE_MULTI_RETURN` for return probes.
+    pub flags: u32,
+    pub cnt: u32,
+    /// `const char **`.
+    pub syms: u64,
+    /// `unsigned long *`.
+    pub addrs: u64,
+    /// `__u64 *`.
+    pub cookies: u64,
+}
+
 /// `BPF_LINK_UPDATE`.
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy)]
@@ -346,6 +367,7 @@ pod!(
     RawTracepointAttr,
     BtfLoadAttr,
     LinkCreateAttr,
+    KprobeMultiLinkAttr,
     LinkUpdateAttr,
     FdAttr,
     ProgBindMapAttr,

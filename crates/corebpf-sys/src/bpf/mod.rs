@@ -547,6 +547,11 @@ pub fn link_create(
     call_fd("link create", Cmd::LinkCreate, &mut a)
 }
 
+/// Creates a kprobe_multi link from a filled attribute (see [`crate::link::kprobe_multi`]).
+pub fn link_create_kprobe_multi(attr: &mut KprobeMultiLinkAttr) -> Result<OwnedFd> {
+    call_fd("kprobe_multi link create", Cmd::LinkCreate, attr)
+}
+
 /// Detaches a link from its hook (the link fd stays valid but defunct).
 pub fn link_detach(link: BorrowedFd<'_>) -> Result<()> {
     let mut a = FdAttr {

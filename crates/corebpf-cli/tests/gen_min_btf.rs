@@ -275,7 +275,7 @@ fn links_like_full_btf_foreign_kernel() {
 
 /// A type in a form that does not depend on ids: named types by name, anonymous ones spelled
 /// out.
-fn canon(btf: &Btf<'_>, id: TypeId, depth: u32) -> String {
+fn canon(btf: &Btf<'_>, id: TypeId, depth: u32, stubs: &BTreeSet<TypeId>) -> String {
     if id == 0 {
         return "void".into();
     }
@@ -287,19 +287,20 @@ fn canon(btf: &Btf<'_>, id: TypeId, depth: u32) -> String {
     };
     let d = depth + 1;
     match t.kind {
+        TypeKind::Ptr { target } if stubs.contains(&target) => "*void".into(),
         TypeKind::Int {
             size,
             encoding,
             offset,
             bits,
         } => format!("int {} {size} {} {offset} {bits}", t.name, encoding.0),
-        TypeKind::Ptr { target } => format!("*{}", canon(btf, target, d)),
-        TypeKind::Array { elem, len, .. } => format!("[{len}]{}", canon(btf, elem, d)),
+        TypeKind::Ptr { target } => format!("*{}", canon(btf, target, d, stubs)),
+        TypeKind::Array { elem, len, .. } => format!("[{len}]{}", canon(btf, elem, d, stubs)),
         TypeKind::Typedef { .. } => format!("typedef {}", t.name),
-        TypeKind::Const { target } => format!("const {}", canon(btf, target, d)),
-        TypeKind::Volatile { target } => format!("volatile {}", canon(btf, target, d)),
-        TypeKind::Restrict { target } => format!("restrict {}", canon(btf, target, d)),
-        TypeKind::TypeTag { target } => format!("tag {} {}", t.name, canon(btf, target, d)),
+        TypeKind::Const { target } => format!("const {}", canon(btf, target, d, stubs)),
+        TypeKind::Volatile { target } => format!("volatile {}", canon(btf, target, d, stubs)),
+        TypeKind::Restrict { target } => format!("restrict {}", canon(btf, target, d, stubs)),
+        TypeKind::TypeTag { target } => format!("tag {} {}", t.name, canon(btf, target, d, stubs)),
         TypeKind::Struct { .. } | TypeKind::Union { .. } if !t.name.is_empty() => {
             format!("{} {}", t.kind_id().name(), t.name)
         }
@@ -310,7 +311,7 @@ fn canon(btf: &Btf<'_>, id: TypeId, depth: u32) -> String {
                     format!(
                         "{}:{}@{}/{}",
                         m.name,
-                        canon(btf, m.ty, d),
+                        canon(btf, m.ty, d, stubs),
                         m.bit_offset,
                         m.bitfield_size
                     )
@@ -322,8 +323,8 @@ fn canon(btf: &Btf<'_>, id: TypeId, depth: u32) -> String {
             format!("enum {} {size}", t.name)
         }
         TypeKind::FuncProto { ret, params } => {
-            let ps: Vec<String> = params.iter().map(|p| canon(btf, p.ty, d)).collect();
-            format!("fn({}) -> {}", ps.join(", "), canon(btf, ret, d))
+            let ps: Vec<String> = params.iter().map(|p| canon(btf, p.ty, d, stubs)).collect();
+            format!("fn({}) -> {}", ps.join(", "), canon(btf, ret, d, stubs))
         }
         _ => format!("{} {}", t.kind_id().name(), t.name),
     }
@@ -331,10 +332,13 @@ fn canon(btf: &Btf<'_>, id: TypeId, depth: u32) -> String {
 
 /// Every type described without ids (named structs with their members), and every enum's
 /// enumerators.
-fn shape(btf: &Btf<'_>) -> (BTreeMap<String, usize>, BTreeMap<String, BTreeSet<String>>) {
+fn shape(
+    btf: &Btf<'_>,
+    stubs: &BTreeSet<TypeId>,
+) -> (BTreeMap<String, usize>, BTreeMap<String, BTreeSet<String>>) {
     let mut types = BTreeMap::new();
     let mut enums: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for t in btf.types() {
+    for t in btf.types().filter(|t| !stubs.contains(&t.id)) {
         let desc = match t.kind {
             TypeKind::Struct { size, members } | TypeKind::Union { size, members } => {
                 let ms: Vec<String> = members
@@ -343,7 +347,7 @@ fn shape(btf: &Btf<'_>) -> (BTreeMap<String, usize>, BTreeMap<String, BTreeSet<S
                         format!(
                             "{}:{}@{}/{}",
                             m.name,
-                            canon(btf, m.ty, 0),
+                            canon(btf, m.ty, 0, stubs),
                             m.bit_offset,
                             m.bitfield_size
                         )
@@ -357,19 +361,19 @@ fn shape(btf: &Btf<'_>) -> (BTreeMap<String, usize>, BTreeMap<String, BTreeSet<S
                 )
             }
             TypeKind::Typedef { target } => {
-                format!("typedef {} = {}", t.name, canon(btf, target, 0))
+                format!("typedef {} = {}", t.name, canon(btf, target, 0, stubs))
             }
             TypeKind::Enum { values, .. } => {
                 let e = enums.entry(t.name.to_string()).or_default();
                 e.extend(values.iter().map(|v| format!("{}={}", v.name, v.value)));
-                canon(btf, t.id, 0)
+                canon(btf, t.id, 0, stubs)
             }
             TypeKind::Enum64 { values, .. } => {
                 let e = enums.entry(t.name.to_string()).or_default();
                 e.extend(values.iter().map(|v| format!("{}={}", v.name, v.value)));
-                canon(btf, t.id, 0)
+                canon(btf, t.id, 0, stubs)
             }
-            _ => canon(btf, t.id, 0),
+            _ => canon(btf, t.id, 0, stubs),
         };
         *types.entry(desc).or_insert(0) += 1;
     }
@@ -428,8 +432,21 @@ fn agrees_with_bpftool(full_path: &Path, tag: &str) {
     let theirs_bytes = std::fs::read(&theirs).expect("bpftool output");
     let theirs_btf = Btf::parse(&theirs_bytes).expect("bpftool's output parses");
 
-    let (ot, oe) = shape(&ours_btf);
-    let (tt, te) = shape(&theirs_btf);
+    // Where bpftool writes `void *`, ours points to the struct, kept without members: those
+    // stubs (named, member-less, absent from bpftool's) count as `void`.
+    let named: BTreeSet<(corebpf_btf::Kind, &str)> = theirs_btf
+        .types()
+        .filter(|t| !t.name.is_empty())
+        .map(|t| (t.kind_id(), t.name))
+        .collect();
+    let stubs: BTreeSet<TypeId> = ours_btf
+        .types()
+        .filter(|t| t.members().is_some_and(|m| m.is_empty()))
+        .filter(|t| !t.name.is_empty() && !named.contains(&(t.kind_id(), t.name)))
+        .map(|t| t.id)
+        .collect();
+    let (ot, oe) = shape(&ours_btf, &stubs);
+    let (tt, te) = shape(&theirs_btf, &BTreeSet::new());
     let only_ours: Vec<_> = ot.keys().filter(|k| !tt.contains_key(*k)).collect();
     let only_theirs: Vec<_> = tt.keys().filter(|k| !ot.contains_key(*k)).collect();
     assert!(
@@ -827,10 +844,18 @@ typedef struct {
 	int counter;
 } atomic_t;
 
+struct mm_struct;
+
 struct task_struct {
 	int pid;
 	char comm[16];
 	atomic_t usage___not_there;
+	struct mm_struct *mm;
+} __attribute__((preserve_access_index));
+
+/* The kernel's mm points to struct mm_struct: this does not match it. */
+struct task_struct___m {
+	void *mm;
 } __attribute__((preserve_access_index));
 
 /* A zero-length array in the middle of the kernel's struct: not a flexible array there. */
@@ -871,6 +896,8 @@ int kinds(void *ctx)
 	o->v[10] = BPF_CORE_READ(task, pid);
 	o->v[11] = bpf_core_field_offset(((struct sk_buff *)0)->__cloned_offset);
 	o->v[12] = bpf_core_field_exists(((struct sk_buff *)0)->__cloned_offset[0]);
+	o->v[13] = bpf_core_field_exists(task->mm);
+	o->v[14] = bpf_core_type_matches(struct task_struct___m);
 	return 0;
 }
 
@@ -968,6 +995,13 @@ fn every_relocation_kind_relocates_the_same() {
     // members follow it), so v[12] is 0.
     assert!(v(&small, 11).is_some_and(|off| off > 0), "{small}");
     assert_eq!(v(&small, 12), Some(0), "{small}");
+    // task_struct.mm is kept for v[13] and still points to a struct, so the `void *mm` flavor
+    // does not match it (it would if the pointer had become `void *`).
+    assert_eq!(
+        (v(&small, 13), v(&small, 14)),
+        (Some(1), Some(0)),
+        "{small}"
+    );
     assert!(v(&full, 10).is_some_and(|pid| pid > 0) && v(&small, 10).is_some_and(|pid| pid > 0));
 }
 

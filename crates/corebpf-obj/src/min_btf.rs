@@ -8,14 +8,14 @@
 //! inspected on each candidate that matched:
 //!
 //! - field relocations: the candidate's access path, i.e. every struct/union member on it (at
-//!   its original bit offset) and the member types as far as the field checks and size
-//!   computations look (through typedefs, modifiers and arrays; a pointer is kept, its target
-//!   only when something else needs it);
-//! - type-based relocations (exists, size, target id): the type with everything reachable
-//!   through pointers, arrays, typedefs and function prototypes, structs and enums without
-//!   their members;
+//!   its original bit offset) and the member types;
+//! - type-based relocations (exists, size, target id): the type;
 //! - `TYPE_MATCHES`: the members (by name) and enumerators the match compared, recursively;
 //! - enumerator relocations: the enum with the matched enumerator.
+//!
+//! A kept type keeps everything it refers to through typedefs, modifiers, pointers, arrays and
+//! function prototypes; structs, unions and enums reached that way have no members (only the
+//! members and enumerators above are kept).
 //!
 //! Candidates that do not match are left out, so the minimal BTF gives every relocation the
 //! same outcome as the full one: the same value, the same poisoned instructions and the same
@@ -112,17 +112,6 @@ impl MinBtf {
     }
 }
 
-/// How much of a type is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Depth {
-    /// Not kept.
-    None = 0,
-    /// Kept; pointers keep their targets only if those are kept for another reason.
-    Shallow = 1,
-    /// Kept with everything reachable through pointers too.
-    Deep = 2,
-}
-
 /// One recorded piece of the `TYPE_MATCHES` walk, applied once the whole match succeeded.
 #[derive(Debug, Clone, Copy)]
 enum Op {
@@ -137,12 +126,13 @@ enum Op {
 #[derive(Debug)]
 pub struct MinBtfBuilder<'t, 'a> {
     full: &'t Btf<'a>,
-    depth: Vec<Depth>,
+    /// Kept types, by full type id.
+    kept: Vec<bool>,
     /// Kept members of structs/unions, by full type id.
     members: HashMap<TypeId, Vec<bool>>,
     /// Kept enumerators of enums, by full type id.
     enumerators: HashMap<TypeId, Vec<bool>>,
-    stack: Vec<(TypeId, Depth)>,
+    stack: Vec<TypeId>,
 }
 
 fn target_err(e: impl Into<CoreError>) -> CoreError {
@@ -159,7 +149,7 @@ impl<'t, 'a> MinBtfBuilder<'t, 'a> {
         let n = full.len() as usize + 1;
         Ok(MinBtfBuilder {
             full,
-            depth: vec![Depth::None; n],
+            kept: vec![false; n],
             members: HashMap::new(),
             enumerators: HashMap::new(),
             stack: Vec::new(),
@@ -381,9 +371,9 @@ impl<'t, 'a> MinBtfBuilder<'t, 'a> {
                 continue;
             };
             if local.kind.is_type() {
-                self.mark_type(cand.id, Depth::Deep)?;
+                self.mark_type(cand.id)?;
             } else if local.kind.is_enumval() {
-                self.mark_type(cand.id, Depth::Shallow)?;
+                self.mark_type(cand.id)?;
                 if let Some(acc) = spec.accessors.first() {
                     self.keep_enumerator(acc.type_id, acc.idx as usize)?;
                 }
@@ -394,55 +384,52 @@ impl<'t, 'a> MinBtfBuilder<'t, 'a> {
         Ok(())
     }
 
-    /// Keeps the type `id` and what it refers to: through typedefs, modifiers, arrays and
-    /// function prototypes always, through pointers only at [`Depth::Deep`].
-    fn mark_type(&mut self, id: TypeId, depth: Depth) -> Result<(), CoreError> {
+    /// Keeps the type `id` and what it refers to through typedefs, modifiers, pointers, arrays
+    /// and function prototypes; structs, unions and enums reached this way are kept without
+    /// members (their members are kept one by one, by the relocations that look at them).
+    ///
+    /// Pointers keep their targets: a pointer turned into `void *` would compare differently
+    /// (a local `void *` matches it, a pointer to a struct no longer does) wherever type
+    /// compatibility looks through it.
+    fn mark_type(&mut self, id: TypeId) -> Result<(), CoreError> {
         self.stack.clear();
-        self.stack.push((id, depth));
-        while let Some((id, depth)) = self.stack.pop() {
+        self.stack.push(id);
+        while let Some(id) = self.stack.pop() {
             if id == 0 {
                 continue;
             }
             let slot =
-                self.depth
+                self.kept
                     .get_mut(id as usize)
                     .ok_or(CoreError::Btf(BtfError::IdOutOfRange {
                         id,
                         len: self.full.len(),
                     }))?;
-            if *slot >= depth {
+            if *slot {
                 continue;
             }
-            *slot = depth;
+            *slot = true;
             let t = self.full.type_by_id(id).map_err(target_err)?;
             match t.kind {
-                TypeKind::Ptr { target } => {
-                    if depth == Depth::Deep {
-                        self.stack.push((target, depth));
-                    }
-                }
+                TypeKind::Ptr { target } => self.stack.push(target),
                 TypeKind::Typedef { target }
                 | TypeKind::Const { target }
                 | TypeKind::Volatile { target }
                 | TypeKind::Restrict { target }
                 | TypeKind::TypeTag { target }
-                | TypeKind::DeclTag { target, .. } => self.stack.push((target, depth)),
-                TypeKind::Func { proto, .. } => self.stack.push((proto, depth)),
-                TypeKind::Var { ty, .. } => self.stack.push((ty, depth)),
+                | TypeKind::DeclTag { target, .. } => self.stack.push(target),
+                TypeKind::Func { proto, .. } => self.stack.push(proto),
+                TypeKind::Var { ty, .. } => self.stack.push(ty),
                 TypeKind::Array { elem, index, .. } => {
-                    self.stack.push((index, depth));
-                    self.stack.push((elem, depth));
+                    self.stack.push(index);
+                    self.stack.push(elem);
                 }
                 TypeKind::FuncProto { ret, params } => {
-                    self.stack.push((ret, depth));
-                    for p in params.iter() {
-                        self.stack.push((p.ty, depth));
-                    }
+                    self.stack.push(ret);
+                    self.stack.extend(params.iter().map(|p| p.ty));
                 }
                 TypeKind::Datasec { vars, .. } => {
-                    for v in vars.iter() {
-                        self.stack.push((v.ty, depth));
-                    }
+                    self.stack.extend(vars.iter().map(|v| v.ty));
                 }
                 TypeKind::Void
                 | TypeKind::Int { .. }
@@ -466,7 +453,7 @@ impl<'t, 'a> MinBtfBuilder<'t, 'a> {
         let m = members
             .get(idx)
             .ok_or_else(|| bad_target(id, &format!("has no member {idx}")))?;
-        self.mark_type(id, Depth::Shallow)?;
+        self.mark_type(id)?;
         let kept = self
             .members
             .entry(id)
@@ -477,7 +464,7 @@ impl<'t, 'a> MinBtfBuilder<'t, 'a> {
             }
             *k = true;
         }
-        self.mark_type(m.ty, Depth::Shallow)?;
+        self.mark_type(m.ty)?;
         // A zero-length array is a flexible array only as the last member: keep the real
         // last member too, so that this one does not become last.
         let last = members.len() - 1;
@@ -496,7 +483,7 @@ impl<'t, 'a> MinBtfBuilder<'t, 'a> {
         if idx >= n {
             return Err(bad_target(id, &format!("has no enumerator {idx}")));
         }
-        self.mark_type(id, Depth::Shallow)?;
+        self.mark_type(id)?;
         let kept = self.enumerators.entry(id).or_insert_with(|| vec![false; n]);
         if let Some(k) = kept.get_mut(idx) {
             *k = true;
@@ -507,7 +494,7 @@ impl<'t, 'a> MinBtfBuilder<'t, 'a> {
     /// Keeps the access path of a matched field relocation.
     fn mark_field_path(&mut self, spec: &Spec<'_, '_>) -> Result<(), CoreError> {
         let mut id = spec.root_type_id;
-        self.mark_type(id, Depth::Shallow)?;
+        self.mark_type(id)?;
         for &idx in spec.raw.iter().skip(1) {
             let cur = self.full.skip_mods_and_typedefs(id)?;
             let t = self.full.type_by_id(cur)?;
@@ -673,7 +660,7 @@ impl<'t, 'a> MinBtfBuilder<'t, 'a> {
     fn apply(&mut self, ops: &[Op]) -> Result<(), CoreError> {
         for op in ops {
             match *op {
-                Op::Type(id) => self.mark_type(id, Depth::Shallow)?,
+                Op::Type(id) => self.mark_type(id)?,
                 Op::Member(id, i) => self.keep_member(id, i)?,
                 Op::AllEnumerators(id) => {
                     let t = self.full.type_by_id(id)?;
@@ -705,15 +692,15 @@ impl<'t, 'a> MinBtfBuilder<'t, 'a> {
 
     /// Number of types kept so far.
     pub fn kept_types(&self) -> usize {
-        self.depth.iter().filter(|&&d| d != Depth::None).count()
+        self.kept.iter().filter(|&&k| k).count()
     }
 
     /// Writes the kept types, in the full BTF's order, with new ids.
     pub fn finish(&self) -> Result<MinBtf, MinBtfError> {
         let mut full_ids = vec![0];
-        let mut new_id = vec![0 as TypeId; self.depth.len()];
-        for (id, d) in self.depth.iter().enumerate() {
-            if *d != Depth::None {
+        let mut new_id = vec![0 as TypeId; self.kept.len()];
+        for (id, k) in self.kept.iter().enumerate() {
+            if *k {
                 new_id[id] = full_ids.len() as TypeId;
                 full_ids.push(id as TypeId);
             }

@@ -4,7 +4,7 @@
 //! `std::process::Command::spawn` waits for the child to `exec`, so a child held *before*
 //! exec cannot be built on it; this module forks and execs itself. Everything the child needs
 //! (path, argument and environment vectors, its name) is prepared before `fork`, and the child
-//! only calls async-signal-safe functions (`prctl`, `getppid`, `read`, `write`, `execve`,
+//! only calls async-signal-safe functions (`prctl`, `read`, `write`, `execve`,
 //! `_exit`).
 //!
 //! Before it blocks, the child
@@ -115,8 +115,6 @@ pub fn spawn_held(program: &OsStr, args: &[OsString]) -> Result<HeldChild> {
     const OP: &str = "start command";
     let path = cstr(OP, resolve(program)?.as_os_str())?;
     let comm = comm_of(program);
-    // SAFETY: getpid has no arguments and cannot fail.
-    let parent = unsafe { libc::getpid() };
     let mut argv_c = vec![cstr(OP, program)?];
     for a in args {
         argv_c.push(cstr(OP, a)?);
@@ -149,8 +147,9 @@ pub fn spawn_held(program: &OsStr, args: &[OsString]) -> Result<HeldChild> {
         // before fork and stay valid until execve or _exit.
         unsafe {
             libc::close(go_wr.as_raw_fd());
-            // Die with the parent; if it is already gone (it died between fork and here, and
-            // this process was reparented), do not start anything.
+            // Die with the parent. A parent gone before this point has closed the go pipe:
+            // the read below sees its end and nothing runs. (No other system call here:
+            // tracing that counts the command's calls sees only these before its `execve`.)
             libc::prctl(
                 libc::PR_SET_PDEATHSIG,
                 libc::SIGKILL as libc::c_ulong,
@@ -158,9 +157,6 @@ pub fn spawn_held(program: &OsStr, args: &[OsString]) -> Result<HeldChild> {
                 0,
                 0,
             );
-            if libc::getppid() != parent {
-                libc::_exit(127);
-            }
             libc::prctl(libc::PR_SET_NAME, comm.as_ptr() as libc::c_ulong, 0, 0, 0);
             let mut b = [0u8; 1];
             if libc::read(go_rd.as_raw_fd(), b.as_mut_ptr().cast(), 1) != 1 {
@@ -175,12 +171,44 @@ pub fn spawn_held(program: &OsStr, args: &[OsString]) -> Result<HeldChild> {
     }
     drop(go_rd);
     drop(err_wr);
-    Ok(HeldChild {
+    let held = HeldChild {
         pid,
         go: Some(go_wr),
         exec_err: Some(err_rd),
         status: None,
-    })
+    };
+    wait_until_blocked(pid);
+    Ok(held)
+}
+
+/// Waits (up to 2 s) until child `pid` sits in its blocking `read`, so every system call it
+/// makes before `exec` has entered the kernel before anything is attached: tracing attached
+/// after `spawn_held` returns sees the command from its `execve` on, never half of its
+/// preparation. `/proc/PID/syscall` names the call a blocked task is in; where it cannot be
+/// read, a sleeping state in `/proc/PID/stat` stands in.
+fn wait_until_blocked(pid: i32) {
+    let read_nr = format!("{} ", libc::SYS_read);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        match std::fs::read_to_string(format!("/proc/{pid}/syscall")) {
+            Ok(text) if text.starts_with(&read_nr) => return,
+            Ok(_) => {}
+            Err(_) => {
+                let sleeping = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .ok()
+                    .and_then(|stat| {
+                        let (_, rest) = stat.rsplit_once(')')?;
+                        // Running (R) or in the kernel uninterruptibly (D): not there yet.
+                        rest.split_whitespace().next().map(|s| s != "R" && s != "D")
+                    });
+                match sleeping {
+                    Some(true) | None => return,
+                    Some(false) => {}
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
 }
 
 impl HeldChild {
@@ -383,11 +411,13 @@ mod tests {
     #[test]
     fn held_child_carries_the_command_s_name() {
         let held = spawn_held(OsStr::new("/bin/true"), &[]).expect("spawn");
-        // The name is set before the child blocks; give it a moment to get there.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while comm(held.id()) != "true" && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        // spawn_held returns once the child is blocked in its read: named by then.
+        let syscall = std::fs::read_to_string(format!("/proc/{}/syscall", held.id()))
+            .expect("/proc/PID/syscall");
+        assert!(
+            syscall.starts_with(&format!("{} ", libc::SYS_read)),
+            "{syscall}"
+        );
         assert_eq!(comm(held.id()), "true");
         assert_eq!(held.abandon().expect("reap").code(), Some(127));
         assert_eq!(

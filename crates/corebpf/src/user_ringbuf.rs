@@ -45,6 +45,9 @@ const USER_RINGBUF: u32 = 31;
 pub struct UserRingBuf {
     writer: UserRingWriter,
     name: String,
+    /// The map registered with tokio's reactor, on the first async reserve.
+    #[cfg(feature = "tokio")]
+    reactor: std::cell::OnceCell<tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>>,
 }
 
 impl UserRingBuf {
@@ -68,7 +71,12 @@ impl UserRingBuf {
         }
         let writer = UserRingWriter::new(fd, info.id, info.max_entries)
             .map_err(|e| sys_error(&name, "open", e))?;
-        Ok(UserRingBuf { writer, name })
+        Ok(UserRingBuf {
+            writer,
+            name,
+            #[cfg(feature = "tokio")]
+            reactor: std::cell::OnceCell::new(),
+        })
     }
 
     /// The map's name.
@@ -197,6 +205,59 @@ impl UserRingBuf {
                 self.max_sample_size()
             ),
         }
+    }
+}
+
+/// Waiting for room on tokio's reactor (feature `tokio`).
+#[cfg(feature = "tokio")]
+impl UserRingBuf {
+    /// Reserves a sample of `size` bytes, waiting on the current tokio runtime's reactor until
+    /// the BPF side has drained enough of the ring. Wrap it in `tokio::time::timeout` for a
+    /// deadline: dropping the future reserves nothing. The first call registers the map with
+    /// the runtime it runs in; later calls must run in that runtime too.
+    pub async fn reserve_async(&self, size: usize) -> Result<Sample<'_>, AttachError> {
+        let size = self.sample_size(size)?;
+        let fd = self.reactor()?;
+        loop {
+            if let Some(inner) = self.try_reserve(size)? {
+                return Ok(Sample { inner });
+            }
+            let mut guard = fd.writable().await.map_err(|e| {
+                AttachError::Link(format!("user ring buffer {}: readiness: {e}", self.name))
+            })?;
+            // Look again under the guard: a drain after the failed attempt is either seen here
+            // or leaves a readiness event that `clear_ready` keeps.
+            if let Some(inner) = self.try_reserve(size)? {
+                return Ok(Sample { inner });
+            }
+            guard.clear_ready();
+        }
+    }
+
+    fn try_reserve(&self, size: u32) -> Result<Option<Reserved<'_>>, AttachError> {
+        self.writer
+            .reserve(size)
+            .map_err(|e| sys_error(&self.name, "reserve", e))
+    }
+
+    fn reactor(&self) -> Result<&tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>, AttachError> {
+        if let Some(fd) = self.reactor.get() {
+            return Ok(fd);
+        }
+        let fd = self.writer.map_fd().try_clone_to_owned().map_err(|e| {
+            AttachError::Link(format!("user ring buffer {}: dup map fd: {e}", self.name))
+        })?;
+        // The `OwnedFd` owns the descriptor, which stays open and the same for the AsyncFd's
+        // whole life (the I/O-safety condition of registering it).
+        #[allow(deprecated)]
+        let fd = tokio::io::unix::AsyncFd::with_interest(fd, tokio::io::Interest::WRITABLE)
+            .map_err(|e| {
+                AttachError::Link(format!(
+                    "user ring buffer {}: register with tokio: {e}",
+                    self.name
+                ))
+            })?;
+        Ok(self.reactor.get_or_init(|| fd))
     }
 }
 

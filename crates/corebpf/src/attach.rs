@@ -459,7 +459,7 @@ pub enum AutoAttach {
     Iter,
     /// `uprobe/BINARY:FUNC`, `uretprobe/...`.
     Uprobe,
-    /// `kprobe/FUNC`, `kretprobe/FUNC`.
+    /// `kprobe/FUNC[+OFF]`, `kretprobe/FUNC`, `ksyscall/NAME`, `kprobe.multi/GLOB`, ...
     Kprobe,
     /// The hook needs a target only the caller knows (interface, cgroup, socket, map, rate).
     NeedsTarget(&'static str),
@@ -480,7 +480,7 @@ pub fn auto_attach_kind(prog_type: ProgType, attach: Option<AttachType>) -> Auto
             Some(A::TraceUprobeMulti) => {
                 AutoAttach::NeedsTarget("uprobe_multi (use attach::uprobe_multi)")
             }
-            Some(A::TraceKprobeMulti) => AutoAttach::Kprobe,
+            Some(A::TraceKprobeMulti | A::TraceKprobeSession) => AutoAttach::Kprobe,
             _ => AutoAttach::Uprobe, // refined by the section pattern (kprobe vs uprobe)
         },
         ProgType::Xdp => AutoAttach::NeedsTarget("an interface (attach::xdp)"),
@@ -554,29 +554,18 @@ impl Program {
             ),
             AutoAttach::Iter => iter(fd, target),
             AutoAttach::Uprobe | AutoAttach::Kprobe if pattern.starts_with('k') => {
-                let (func, off) = match target.split_once('+') {
-                    Some((f, o)) => (f, parse_num(o).unwrap_or(0)),
-                    None => (target, 0),
-                };
-                kprobe(fd, func, off, retprobe)
+                crate::kprobe::auto_attach(fd, pattern, target, retprobe)
             }
             AutoAttach::Uprobe => {
                 let t = UprobeTarget::from_section_target(target, retprobe)?;
                 uprobe(fd, &t)
             }
-            AutoAttach::Kprobe => kprobe(fd, target, 0, retprobe),
+            AutoAttach::Kprobe => crate::kprobe::auto_attach(fd, pattern, target, retprobe),
             AutoAttach::NeedsTarget(need) => Err(AttachError::Target {
                 what: what(),
                 problem: format!("{} programs attach to {need}", prog_type.name()),
             }),
         }
-    }
-}
-
-fn parse_num(s: &str) -> Option<u64> {
-    match s.strip_prefix("0x") {
-        Some(h) => u64::from_str_radix(h, 16).ok(),
-        None => s.parse().ok(),
     }
 }
 

@@ -26,6 +26,7 @@ pub mod compile;
 mod error;
 #[cfg(feature = "tokio")]
 mod event_async;
+pub mod kprobe;
 pub mod link;
 mod map;
 pub mod maps;

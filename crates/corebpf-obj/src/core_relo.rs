@@ -1055,15 +1055,23 @@ fn calc_field(
             });
             out.validate = true;
         }
+        // Unsigned arithmetic that wraps, as the kernel's loaders compute it: a field wider
+        // than 8 bytes (not a sensible shift target) gives a wrapped value, not a failure.
         CoreReloKind::FieldLshiftU64 => {
             out.val = if big_endian {
-                (8 - byte_sz) * 8 + (bit_off - byte_off * 8)
+                (8u64.wrapping_sub(byte_sz))
+                    .wrapping_mul(8)
+                    .wrapping_add(bit_off.wrapping_sub(byte_off.wrapping_mul(8)))
             } else {
-                64 - (bit_off + bit_sz - byte_off * 8)
+                64u64.wrapping_sub(
+                    bit_off
+                        .wrapping_add(bit_sz)
+                        .wrapping_sub(byte_off.wrapping_mul(8)),
+                )
             };
         }
         CoreReloKind::FieldRshiftU64 => {
-            out.val = 64 - bit_sz;
+            out.val = 64u64.wrapping_sub(bit_sz);
             out.validate = true;
         }
         other => {

@@ -964,4 +964,50 @@ mod tests {
         // Ids stay in the full BTF's order.
         assert!(all.full_ids.windows(2).all(|w| w[0] < w[1]));
     }
+
+    /// Corrupted objects and corrupted full BTFs give errors or results, never panics or hangs.
+    #[test]
+    fn corrupted_inputs_never_panic() {
+        let full_bytes = foreign();
+        let full = Btf::parse(&full_bytes).expect("foreign kernel BTF");
+        let obj_bytes = corebpf_testdata::bytes("core_fields", Cpu::V3);
+        let obj = Object::parse(&obj_bytes).expect("core_fields");
+        let small = min_core_btf(&full, &[&obj]).expect("min");
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut outcomes = [0usize; 2];
+        for round in 0..600 {
+            // Flip a few bytes of the object's BTF/BTF.ext area or anywhere in the BTF.
+            let mut o = obj_bytes.clone();
+            let mut b = small.bytes.clone();
+            for _ in 0..1 + next() % 4 {
+                let i = (next() as usize) % o.len();
+                o[i] ^= (next() as u8) | 1;
+                let j = (next() as usize) % b.len();
+                b[j] ^= (next() as u8) | 1;
+            }
+            let target = if round % 2 == 0 { &b } else { &small.bytes };
+            let Ok(btf) = Btf::parse(target) else {
+                continue;
+            };
+            let Ok(mut builder) = MinBtfBuilder::new(&btf) else {
+                continue;
+            };
+            let object = if round % 3 == 0 { &obj_bytes } else { &o };
+            let Ok(parsed) = Object::parse(object) else {
+                continue;
+            };
+            let ok = builder.add_object(&parsed).is_ok() && builder.finish().is_ok();
+            outcomes[usize::from(ok)] += 1;
+        }
+        assert!(
+            outcomes[1] > 0,
+            "some corrupted inputs still give a BTF: {outcomes:?}"
+        );
+    }
 }

@@ -135,10 +135,6 @@ pub struct MinBtfBuilder<'t, 'a> {
     stack: Vec<TypeId>,
 }
 
-fn target_err(e: impl Into<CoreError>) -> CoreError {
-    e.into()
-}
-
 impl<'t, 'a> MinBtfBuilder<'t, 'a> {
     /// Starts from `full`, a stand-alone (not split) kernel BTF.
     pub fn new(full: &'t Btf<'a>) -> Result<Self, MinBtfError> {
@@ -409,7 +405,7 @@ impl<'t, 'a> MinBtfBuilder<'t, 'a> {
                 continue;
             }
             *slot = true;
-            let t = self.full.type_by_id(id).map_err(target_err)?;
+            let t = self.full.type_by_id(id)?;
             match t.kind {
                 TypeKind::Ptr { target } => self.stack.push(target),
                 TypeKind::Typedef { target }

@@ -146,8 +146,14 @@ fn compare_linked(a: &Linked<'_>, b: &Linked<'_>, ids: &MinBtf) -> Result<(), St
                         .ok_or_else(|| format!("{name}: target id {} out of range", rb.new_val))?,
                 );
                 let at = rb.insn * 8;
+                // Both halves of a 64-bit immediate load, else the one instruction.
+                let len = if pa.insns.get(at) == Some(&0x18) {
+                    16
+                } else {
+                    8
+                };
                 if let (Some(sa), Some(sb)) =
-                    (pa.insns.get(at..at + 16), insns_b.get_mut(at..at + 16))
+                    (pa.insns.get(at..at + len), insns_b.get_mut(at..at + len))
                 {
                     sb.copy_from_slice(sa);
                 }

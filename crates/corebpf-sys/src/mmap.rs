@@ -187,7 +187,9 @@ impl RingBufReader {
                 if hdr & RINGBUF_BUSY != 0 {
                     break 'outer;
                 }
-                prefetch(data, (off + PREFETCH_AHEAD) & (size - 1));
+                if prod - cons > PREFETCH_AHEAD as u64 {
+                    prefetch(data, (off + PREFETCH_AHEAD) & (size - 1));
+                }
                 let len = (hdr & !(RINGBUF_BUSY | RINGBUF_DISCARD)) as usize;
                 let total = (len + RINGBUF_HDR + 7) & !7;
                 if len > size || total as u64 > prod - cons {
@@ -230,7 +232,8 @@ impl RingBufReader {
 
 /// How far ahead of the record being read the readers ask for the ring's bytes. The kernel
 /// wrote them, possibly long ago; a consumer that catches up on a full ring otherwise waits on
-/// the hardware prefetcher, which stops at every page boundary.
+/// the hardware prefetcher, which stops at every page boundary. Only published bytes are
+/// asked for: lines the producer is about to write would be pulled away from it.
 const PREFETCH_AHEAD: usize = 2048;
 
 /// Asks for the cache line at `data + off` (`off` inside the ring) to be brought in.
@@ -332,7 +335,9 @@ impl PerfRing {
             } else {
                 self.wrapped_header(off)
             };
-            prefetch(data, (off + PREFETCH_AHEAD) & mask);
+            if head - tail > PREFETCH_AHEAD as u64 {
+                prefetch(data, (off + PREFETCH_AHEAD) & mask);
+            }
             if rec < 8 || rec as u64 > head - tail {
                 // A corrupt header: skip everything published so far rather than loop.
                 tail = head;

@@ -23,6 +23,9 @@ tfail load-struct-ops-link "need Linux 6.4 or later" corebpf load /vm/bpf/struct
 # Programs attached to a function of a loaded BPF program: freplace, fentry/fexit.
 t run-freplace sh /vm/guest-freplace.sh
 tfail load-freplace-no-target "needs a target program" corebpf load /vm/bpf/freplace.o
+# kprobes, kretprobes (one at an offset), ksyscall/kretsyscall; no kprobe_multi without fprobe.
+t run-kprobe sh /vm/guest-kprobe.sh
+tfail run-kprobe-multi "need Linux 5.18 or later built with CONFIG_FPROBE" corebpf run /vm/bpf/kprobe_multi.o -- true
 
 # The host's test objects, CO-RE relocated against 6.1 (cpu v4 needs 6.6, so v3 only).
 t load-bashreadline.v3 corebpf load /objects/bashreadline.v3.o

@@ -209,7 +209,15 @@ pub fn kprobe(
     offset: u64,
     retprobe: bool,
 ) -> Result<Link, AttachError> {
-    let what = format!("{} {func}", if retprobe { "kretprobe" } else { "kprobe" });
+    let what = format!(
+        "{} {func}{}",
+        if retprobe { "kretprobe" } else { "kprobe" },
+        if offset == 0 {
+            String::new()
+        } else {
+            format!("+{offset:#x}")
+        }
+    );
     let event = match perf::kprobe(func, offset, retprobe) {
         Ok(e) => e,
         Err(corebpf_sys::Error::Unsupported { why, .. }) => {

@@ -857,7 +857,7 @@ fn explain(p: &ProgPlan, e: corebpf_sys::Error) -> LoadError {
                 insn,
                 source_line,
                 core_access,
-                hint: verifier::hint(log),
+                hint: verifier::hint(log).or_else(|| verifier::cpu_v4_hint(log, &p.insns)),
             }
         }
         _ => {

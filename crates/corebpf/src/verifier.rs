@@ -118,3 +118,50 @@ pub fn hint(log: &str) -> Option<&'static str> {
         })
         .map(|(_, h)| *h)
 }
+
+/// The hint for a kernel older than Linux 6.6 refusing a program with cpu v4 instructions
+/// (`insns` in host byte order): its verifier calls them unknown opcodes or reserved fields.
+pub fn cpu_v4_hint(log: &str, insns: &[u8]) -> Option<&'static str> {
+    use corebpf_insn::ebpf::{Decoder, Endian};
+    if !(log.contains("unknown opcode") || log.contains("uses reserved fields")) {
+        return None;
+    }
+    let endian = if cfg!(target_endian = "big") {
+        Endian::Big
+    } else {
+        Endian::Little
+    };
+    Decoder::new(insns, endian)
+        .any(|(_, insn)| insn.is_ok_and(|i| i.cpu_v4_feature().is_some()))
+        .then_some(
+            "the program uses cpu v4 instructions (sign-extending loads and moves, signed division, bswap, gotol), which kernels before Linux 6.6 do not know: compile with -mcpu=v3 for them",
+        )
+}
+
+#[cfg(test)]
+mod cpu_v4_tests {
+    use corebpf_insn::ebpf::parse_insn;
+
+    fn bytes(lines: &[&str]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for l in lines {
+            let insn = parse_insn(l).unwrap_or_else(|e| panic!("{l}: {e}"));
+            out.extend_from_slice(&insn.to_bytes(corebpf_insn::ebpf::Endian::Little));
+        }
+        out
+    }
+
+    #[test]
+    fn older_kernels_refusing_cpu_v4_get_the_hint() {
+        let v4 = bytes(&["r1 = (s8)r2", "r0 = 0", "exit"]);
+        let v3 = bytes(&["r1 = r2", "r0 = 0", "exit"]);
+        let log = "0: R1=ctx() R10=fp0\n0: (bf) r1 = r2\nBPF_MOV uses reserved fields\n";
+        assert!(super::cpu_v4_hint(log, &v4).is_some());
+        assert!(super::cpu_v4_hint("unknown opcode d7\n", &v4).is_some());
+        assert_eq!(super::cpu_v4_hint(log, &v3), None);
+        assert_eq!(
+            super::cpu_v4_hint("R1 invalid mem access 'scalar'", &v4),
+            None
+        );
+    }
+}

@@ -619,6 +619,27 @@ pub enum Insn {
 }
 
 impl Insn {
+    /// What makes this a cpu v4 instruction (one the kernel accepts from Linux 6.6), if it is
+    /// one: sign-extending moves and loads, signed division and modulo, unconditional byte
+    /// swaps and long jumps.
+    pub fn cpu_v4_feature(&self) -> Option<&'static str> {
+        match self {
+            Insn::MovSx { .. } => Some("sign-extending move"),
+            Insn::Load { signed: true, .. } => Some("sign-extending load"),
+            Insn::Alu {
+                op: AluOp::SDiv, ..
+            } => Some("signed division"),
+            Insn::Alu {
+                op: AluOp::SMod, ..
+            } => Some("signed modulo"),
+            Insn::Swap {
+                op: SwapOp::Swap, ..
+            } => Some("unconditional byte swap"),
+            Insn::Gotol { .. } => Some("long jump (gotol)"),
+            _ => None,
+        }
+    }
+
     /// Number of 8-byte slots the instruction occupies (2 for [`Insn::LdImm64`], else 1).
     #[inline]
     pub const fn slots(&self) -> usize {
@@ -836,4 +857,30 @@ impl Insn {
 #[inline]
 pub(crate) const fn imm64(imm: i32, next_imm: i32) -> u64 {
     ((next_imm as u32 as u64) << 32) | imm as u32 as u64
+}
+
+#[cfg(test)]
+mod cpu_v4_tests {
+    use crate::ebpf::parse_insn;
+
+    #[test]
+    fn cpu_v4_instructions_are_named() {
+        for (text, feature) in [
+            ("r1 = (s8)r2", Some("sign-extending move")),
+            ("w1 = (s16)w2", Some("sign-extending move")),
+            ("r1 = *(s32 *)(r2 +8)", Some("sign-extending load")),
+            ("r1 s/= r2", Some("signed division")),
+            ("w1 s%= 3", Some("signed modulo")),
+            ("r1 = bswap64 r1", Some("unconditional byte swap")),
+            ("gotol pc+3", Some("long jump (gotol)")),
+            ("r1 = r2", None),
+            ("r1 /= r2", None),
+            ("r1 = *(u32 *)(r2 +8)", None),
+            ("r1 = be16 r1", None),
+            ("goto pc+3", None),
+        ] {
+            let insn = parse_insn(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(insn.cpu_v4_feature(), feature, "{text}");
+        }
+    }
 }

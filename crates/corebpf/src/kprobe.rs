@@ -165,14 +165,25 @@ pub fn functions_matching(pattern: &str) -> Result<Vec<String>, AttachError> {
         path: path.clone(),
         problem: format!("reading the functions a kprobe.multi pattern can match: {e}"),
     })?;
-    let names = match_filter_functions(&text, pattern);
+    Ok(functions_matching_in(&text, pattern)?
+        .into_iter()
+        .map(str::to_owned)
+        .collect())
+}
+
+/// [`match_filter_functions`], with an error naming the pattern when nothing matches.
+pub fn functions_matching_in<'a>(
+    text: &'a str,
+    pattern: &str,
+) -> Result<Vec<&'a str>, AttachError> {
+    let names = match_filter_functions(text, pattern);
     if names.is_empty() {
         return Err(AttachError::Target {
-            what: what(),
+            what: format!("kprobe.multi {pattern}"),
             problem: format!("no kernel function matches {pattern}"),
         });
     }
-    Ok(names.into_iter().map(str::to_owned).collect())
+    Ok(names)
 }
 
 /// What a kprobe_multi link probes.

@@ -27,7 +27,7 @@ tfail load-freplace-no-target "needs a target program" corebpf load /vm/bpf/frep
 t run-kprobe sh /vm/guest-kprobe.sh
 tfail run-kprobe-multi "need Linux 5.18 or later built with CONFIG_FPROBE" corebpf run /vm/bpf/kprobe_multi.o -- true
 
-# The host's test objects, CO-RE relocated against 6.1 (cpu v4 needs 6.6, so v3 only).
+# The host's test objects, CO-RE relocated against 6.1 (cpu v4 needs 6.6, so v3 here).
 t load-bashreadline.v3 corebpf load /objects/bashreadline.v3.o
 t load-core_fields.v3 corebpf load /objects/core_fields.v3.o
 t load-execsnoop.v3 corebpf load /objects/execsnoop.v3.o
@@ -40,6 +40,10 @@ t load-runqlat.v3 corebpf load /objects/runqlat.v3.o
 t load-subprogs.v3 corebpf load /objects/subprogs.v3.o
 t load-tc_cgroup.v3 corebpf load /objects/tc_cgroup.v3.o
 t load-xdp_redirect.v3 corebpf load /objects/xdp_redirect.v3.o
+# Their cpu v4 builds that use v4 instructions are refused by 6.1, with the way out named.
+tfail load-globals.v4 "compile with -mcpu=v3" corebpf load /objects/globals.v4.o
+tfail load-subprogs.v4 "compile with -mcpu=v3" corebpf load /objects/subprogs.v4.o
+tfail load-tc_cgroup.v4 "compile with -mcpu=v3" corebpf load /objects/tc_cgroup.v4.o
 # What 6.1 lacks is refused with the reason named: no sleepable fentry on syscalls without
 # CONFIG_FUNCTION_ERROR_INJECTION, no bpf_task_acquire kfunc before 6.2.
 tfail load-fentry.v3 "__x64_sys_getpgid is not sleepable" corebpf load /objects/fentry.v3.o

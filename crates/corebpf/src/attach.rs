@@ -223,7 +223,12 @@ pub fn kprobe(
         Err(corebpf_sys::Error::Unsupported { why, .. }) => {
             return Err(AttachError::Unsupported { what, why })
         }
-        Err(e) => return Err(AttachError::Kernel { what, source: e }),
+        Err(e) => {
+            return Err(match crate::kprobe::kprobe_refusal(func, offset, &e) {
+                Some(problem) => AttachError::Target { what, problem },
+                None => AttachError::Kernel { what, source: e },
+            })
+        }
     };
     perf_event_fd(prog, event, 0, what)
 }

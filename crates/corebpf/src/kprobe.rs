@@ -24,6 +24,7 @@ use crate::Program;
 const ENOENT: i32 = 2;
 const ESRCH: i32 = 3;
 const EINVAL: i32 = 22;
+const EILSEQ: i32 = 84;
 const EOPNOTSUPP: i32 = 95;
 const ENOTSUPP: i32 = 524;
 
@@ -100,8 +101,25 @@ pub fn ksyscall(prog: BorrowedFd<'_>, name: &str, retprobe: bool) -> Result<Link
         match e {
             AttachError::Unsupported { why, .. } => AttachError::Unsupported { what, why },
             AttachError::Kernel { source, .. } => AttachError::Kernel { what, source },
+            AttachError::Target { problem, .. } => AttachError::Target { what, problem },
             other => other,
         }
+    })
+}
+
+/// What a kprobe PMU refusal means, for the errors the kernel gives on a bad target.
+pub(crate) fn kprobe_refusal(func: &str, offset: u64, e: &corebpf_sys::Error) -> Option<String> {
+    Some(match e.errno()? {
+        ENOENT => format!("the kernel has no function {func} (see /proc/kallsyms)"),
+        EILSEQ => format!("offset {offset:#x} is not at an instruction boundary of {func}"),
+        EINVAL if offset != 0 => format!(
+            "{func}+{offset:#x} cannot be probed: not an instruction boundary, past the \
+             function's end, or a function kprobes refuse"
+        ),
+        EINVAL => format!(
+            "{func} cannot be probed (kprobes refuse it: see /sys/kernel/debug/kprobes/blacklist)"
+        ),
+        _ => return None,
     })
 }
 

@@ -350,3 +350,83 @@ for pat in sys.argv[2:]:
         "kprobe.multi corebpf_no_such_*: no kernel function matches corebpf_no_such_*"
     );
 }
+
+/// The kprobe_multi link attributes as strace (an independent decoder of `union bpf_attr`)
+/// reads them: names and cookies, addresses and the return flag. The test runs itself again
+/// under strace in the child role (`COREBPF_KPROBE_STRACE_CHILD` names the object to load);
+/// this kernel refuses the links (no fprobe), after reading the attribute.
+#[test]
+fn kprobe_multi_link_attributes_as_strace_decodes_them() {
+    const TEST: &str = "kprobe_multi_link_attributes_as_strace_decodes_them";
+    const CHILD: &str = "COREBPF_KPROBE_STRACE_CHILD";
+    if let Some(obj) = std::env::var_os(CHILD) {
+        let obj = corebpf::OpenObject::open(&obj)
+            .expect("open")
+            .load()
+            .expect("load");
+        let p = obj.program("unlink_multi_entry").unwrap();
+        let e = p
+            .attach_kprobe_multi(
+                KprobeMultiTarget::Symbols(&["do_unlinkat", "do_rmdir"]),
+                false,
+                Some(&[7, 0x1234_5678_9abc]),
+            )
+            .unwrap_err();
+        assert!(e.to_string().ends_with(NO_FPROBE), "{e}");
+        let e = p
+            .attach_kprobe_multi(
+                KprobeMultiTarget::Addresses(&[0xffff_ffff_8100_0000, 0xffff_ffff_8100_0040]),
+                true,
+                None,
+            )
+            .unwrap_err();
+        assert!(e.to_string().ends_with(NO_FPROBE), "{e}");
+        return;
+    }
+    let _serial = serial();
+    let obj = compile("kprobe_multi");
+    let log = std::env::temp_dir().join(format!("corebpf-kprobe-strace-{}", std::process::id()));
+    let status = Command::new("strace")
+        .args([
+            "-f",
+            "-e",
+            "trace=bpf",
+            "-e",
+            "signal=none",
+            "-s",
+            "64",
+            "-o",
+        ])
+        .arg(&log)
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", TEST, "--test-threads=1"])
+        .env(CHILD, &obj)
+        .status()
+        .expect("strace is needed for this test (apt-get install strace)");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    std::fs::remove_file(&log).ok();
+    std::fs::remove_file(&obj).ok();
+    assert!(status.success(), "the child under strace failed:\n{text}");
+    let creates: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("bpf(BPF_LINK_CREATE") && l.contains("kprobe_multi="))
+        .collect();
+    assert_eq!(creates.len(), 2, "two kprobe_multi link creates:\n{text}");
+    let want = [
+        "attach_type=BPF_TRACE_KPROBE_MULTI, flags=0, kprobe_multi={flags=0, cnt=2, \
+         syms=[\"do_unlinkat\", \"do_rmdir\"], addrs=NULL, cookies=[0x7, 0x123456789abc]}}}",
+        "attach_type=BPF_TRACE_KPROBE_MULTI, flags=0, kprobe_multi={flags=\
+         BPF_F_KPROBE_MULTI_RETURN, cnt=2, syms=NULL, addrs=[0xffffffff81000000, \
+         0xffffffff81000040], cookies=NULL}}}",
+    ];
+    for (line, want) in creates.iter().zip(want) {
+        assert!(
+            line.contains(want),
+            "strace decoded\n{line}\nexpected\n{want}"
+        );
+        assert!(
+            line.ends_with("= -1 EOPNOTSUPP (Operation not supported)"),
+            "{line}"
+        );
+    }
+}

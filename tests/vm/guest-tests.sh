@@ -26,6 +26,7 @@ tfail load-freplace-no-target "needs a target program" corebpf load /vm/bpf/frep
 # kprobes, kretprobes (one at an offset), ksyscall/kretsyscall; no kprobe_multi without fprobe.
 t run-kprobe sh /vm/guest-kprobe.sh
 tfail run-kprobe-multi "need Linux 5.18 or later built with CONFIG_FPROBE" corebpf run /vm/bpf/kprobe_multi.o -- true
+tfail run-kprobe-session "kprobe session links: they need Linux 6.10 or later" corebpf run /vm/bpf/kprobe_multi.o -- true
 tfail kprobe-no-function "the kernel has no function corebpf_no_such_function" corebpf run /vm/bpf/kprobe_errors.o -- true
 tfail kprobe-mid-instruction "offset 0x1 is not at an instruction boundary of do_unlinkat" corebpf run /vm/bpf/kprobe_errors.o -- true
 tfail ksyscall-no-syscall "the kernel has no function __x64_sys_corebpf_no_such_syscall or sys_corebpf_no_such_syscall" corebpf run /vm/bpf/kprobe_errors.o -- true

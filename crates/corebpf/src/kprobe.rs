@@ -32,6 +32,10 @@ const ENOTSUPP: i32 = 524;
 const NO_KPROBE_MULTI: &str = "this kernel has no kprobe_multi links (fprobe): they need Linux \
                                5.18 or later built with CONFIG_FPROBE";
 
+/// Why a kernel refuses kprobe session links.
+const NO_KPROBE_SESSION: &str = "this kernel has no kprobe session links: they need Linux 6.10 \
+                                 or later built with CONFIG_FPROBE";
+
 /// The name prefix of the architecture's syscall wrappers (`__x64_sys_`), when it has them.
 pub fn syscall_wrapper_prefix() -> Option<&'static str> {
     Some(match std::env::consts::ARCH {
@@ -239,15 +243,13 @@ impl KprobeMultiKind {
 /// Maps a kprobe_multi link refusal to an error naming the cause.
 fn multi_error(what: String, e: corebpf_sys::Error, session: bool) -> AttachError {
     match e.errno() {
+        Some(EOPNOTSUPP | ENOTSUPP | EINVAL) if session => AttachError::Unsupported {
+            what,
+            why: NO_KPROBE_SESSION.into(),
+        },
         Some(EOPNOTSUPP | ENOTSUPP) => AttachError::Unsupported {
             what,
             why: NO_KPROBE_MULTI.into(),
-        },
-        Some(EINVAL) if session => AttachError::Unsupported {
-            what,
-            why: "the kernel refused a kprobe session link (EINVAL): sessions need Linux 6.10 \
-                  or later built with CONFIG_FPROBE"
-                .into(),
         },
         Some(EINVAL) => AttachError::Unsupported {
             what,

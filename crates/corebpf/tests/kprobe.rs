@@ -19,7 +19,7 @@ const NO_KPROBES: &str = "this kernel has no kprobes (CONFIG_KPROBES off); use f
 const NO_FPROBE: &str = "this kernel has no kprobe_multi links (fprobe): they need Linux 5.18 \
                          or later built with CONFIG_FPROBE";
 
-const PROG_NAMES: [&str; 7] = [
+const PROG_NAMES: [&str; 8] = [
     "unlink_entry",
     "unlink_exit",
     "unlink_offset",
@@ -27,6 +27,7 @@ const PROG_NAMES: [&str; 7] = [
     "kill_exit",
     "unlink_multi_en", // names are cut to 15 bytes
     "unlink_multi_ex",
+    "unlink_session",
 ];
 
 /// The tests count this process's descriptors: one at a time.
@@ -156,11 +157,18 @@ fn every_kprobe_kind_is_refused_by_name_and_leaves_nothing() {
                 "unlink_multi_exit",
                 format!("kretprobe.multi do_*unlinkat: {NO_FPROBE}"),
             ),
+            (
+                &multi,
+                "unlink_session",
+                "kprobe.session do_unlinkat: this kernel has no kprobe session links: they \
+                 need Linux 6.10 or later built with CONFIG_FPROBE"
+                    .to_string(),
+            ),
         ];
         for (obj, prog, want) in &expect {
             assert_eq!(&attach_error(obj, prog), want, "program {prog}");
         }
-        assert_eq!(ours(ObjKind::Prog).len(), 7, "both objects are loaded");
+        assert_eq!(ours(ObjKind::Prog).len(), 8, "both objects are loaded");
 
         // The manual kprobe_multi API: by names (with cookies), by address, by pattern.
         let p = multi.program("unlink_multi_entry").unwrap();

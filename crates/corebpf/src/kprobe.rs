@@ -253,10 +253,10 @@ fn multi_error(what: String, e: corebpf_sys::Error, session: bool) -> AttachErro
         },
         Some(EINVAL) => AttachError::Unsupported {
             what,
-            why: format!(
-                "the kernel refused the kprobe_multi link (EINVAL): {NO_KPROBE_MULTI}, and the \
-                 program loaded with the trace_kprobe_multi expected attach type"
-            ),
+            why: "the kernel refused the kprobe_multi link (EINVAL): kprobe_multi links need \
+                  Linux 5.18 or later built with CONFIG_FPROBE, and a program loaded with the \
+                  trace_kprobe_multi expected attach type"
+                .into(),
         },
         Some(ENOENT | ESRCH) => AttachError::Target {
             what,
@@ -285,13 +285,15 @@ fn probe_support(
         attach_type,
         flags,
     ) {
-        Ok(_) => Ok(()),
-        Err(e) if matches!(e.errno(), Some(ENOENT | ESRCH)) => Ok(()),
-        Err(e) => Err(multi_error(
+        // Only a refusal of the link kind itself stops here; any other answer (ESRCH or
+        // ENOENT for the unknown name, depending on the version) leaves the verdict to the
+        // real attach.
+        Err(e) if matches!(e.errno(), Some(EOPNOTSUPP | ENOTSUPP | EINVAL)) => Err(multi_error(
             what.to_string(),
             e,
             kind == KprobeMultiKind::Session,
         )),
+        Ok(_) | Err(_) => Ok(()),
     }
 }
 

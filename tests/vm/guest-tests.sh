@@ -29,6 +29,7 @@ tfail run-kprobe-multi "need Linux 5.18 or later built with CONFIG_FPROBE" coreb
 tfail run-kprobe-session "kprobe session links: they need Linux 6.10 or later" corebpf run /vm/bpf/kprobe_multi.o -- true
 tfail kprobe-no-function "the kernel has no function corebpf_no_such_function" corebpf run /vm/bpf/kprobe_errors.o -- true
 tfail kprobe-mid-instruction "offset 0x1 is not at an instruction boundary of do_unlinkat" corebpf run /vm/bpf/kprobe_errors.o -- true
+tfail kretprobe-offset "kretprobe do_unlinkat+5: a kretprobe cannot have an offset" corebpf run /vm/bpf/kprobe_errors.o -- true
 tfail ksyscall-no-syscall "the kernel has no function __x64_sys_corebpf_no_such_syscall or sys_corebpf_no_such_syscall" corebpf run /vm/bpf/kprobe_errors.o -- true
 
 # The host's test objects, CO-RE relocated against 6.1 (cpu v4 needs 6.6, so v3 here).

@@ -227,6 +227,34 @@ fn every_kprobe_kind_is_refused_by_name_and_leaves_nothing() {
     assert_eq!(open_fds(), fds, "descriptors left open");
 }
 
+#[test]
+fn bad_kprobe_targets_are_named_before_the_kernel_is_asked() {
+    let _serial = serial();
+    let obj = load("kprobe_errors");
+    let w = wrapper_prefix();
+    assert_eq!(
+        attach_error(&obj, "return_offset"),
+        "kretprobe do_unlinkat+5: a kretprobe cannot have an offset"
+    );
+    assert_eq!(
+        attach_error(&obj, "no_such_syscall"),
+        format!(
+            "ksyscall corebpf_no_such_syscall: the kernel has no function \
+             {w}corebpf_no_such_syscall or sys_corebpf_no_such_syscall (looked in \
+             /sys/kernel/btf/vmlinux and /proc/kallsyms)"
+        )
+    );
+    // Without kprobes the kernel is not asked about the function itself.
+    assert_eq!(
+        attach_error(&obj, "no_such_function"),
+        format!("kprobe corebpf_no_such_function: {NO_KPROBES}")
+    );
+    assert_eq!(
+        attach_error(&obj, "mid_instruction"),
+        format!("kprobe do_unlinkat+0x1: {NO_KPROBES}")
+    );
+}
+
 fn kallsyms_functions() -> BTreeSet<String> {
     std::fs::read_to_string("/proc/kallsyms")
         .expect("/proc/kallsyms")

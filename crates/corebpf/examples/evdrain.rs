@@ -9,6 +9,7 @@ use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use corebpf::perfbuf::SampleFn;
 use corebpf_sys::mmap::{page_size, PerfRecord, PerfRing, RingBufReader};
 
 /// A shared writable mapping of the whole memfd, for filling records and rewinding positions.
@@ -148,7 +149,7 @@ fn perf_ring(rounds: usize, ev_bytes: usize) {
     let mut ns = Vec::with_capacity(rounds);
     let mut t = Tally::default();
     {
-        let mut cb: Box<dyn FnMut(u32, &[u8])> = Box::new(|_cpu, b| t.got(b));
+        let mut cb: SampleFn<'_> = Box::new(|_cpu, b| t.got(b));
         for _ in 0..rounds {
             raw.u64_at(1032).store(0, Ordering::Release);
             let t0 = Instant::now();

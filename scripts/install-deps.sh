@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything corebpf's build, tests and benchmarks use on Debian 12 (run as root).
 set -euo pipefail
-pkgs=(clang-19 llvm-19 bpftool libbpf-dev tcpdump hyperfine pahole libelf-dev zlib1g-dev pkg-config gcc make)
+pkgs=(clang-19 llvm-19 bpftool libbpf-dev tcpdump strace hyperfine pahole libelf-dev zlib1g-dev pkg-config gcc make)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -632,7 +632,51 @@ pub fn types_match(
     target: &Btf<'_>,
     target_id: TypeId,
 ) -> Result<bool, CoreError> {
-    match_rec(local, local_id, target, target_id, false, COMPAT_LEVELS)
+    match_rec(
+        local,
+        local_id,
+        target,
+        target_id,
+        false,
+        COMPAT_LEVELS,
+        &mut None,
+    )
+}
+
+/// What a [`types_match`] comparison looked at in the target BTF, for [`types_match_traced`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchStep {
+    /// A target type compared, as referenced (modifiers and typedefs not skipped).
+    Type(TypeId),
+    /// Member `index` of target struct/union `id` matched a local member.
+    Member(TypeId, usize),
+    /// Target enum `id` compared as a whole (size, count, every enumerator name).
+    Enum(TypeId),
+    /// Target struct/union `id` needs at least this many members (member counts are compared).
+    MemberCount(TypeId, usize),
+}
+
+/// [`types_match`], also recording in `steps` what the comparison used in the target BTF (only
+/// steps of the successful path: a member candidate that did not match leaves nothing).
+pub fn types_match_traced(
+    local: &Btf<'_>,
+    local_id: TypeId,
+    target: &Btf<'_>,
+    target_id: TypeId,
+    steps: &mut Vec<MatchStep>,
+) -> Result<bool, CoreError> {
+    let mut trace = Some(std::mem::take(steps));
+    let r = match_rec(
+        local,
+        local_id,
+        target,
+        target_id,
+        false,
+        COMPAT_LEVELS,
+        &mut trace,
+    );
+    *steps = trace.unwrap_or_default();
+    r
 }
 
 fn match_rec(
@@ -642,6 +686,7 @@ fn match_rec(
     tid: TypeId,
     mut behind_ptr: bool,
     level: u32,
+    trace: &mut Option<Vec<MatchStep>>,
 ) -> Result<bool, CoreError> {
     if level == 0 {
         return Err(CoreError::TooDeep {
@@ -651,6 +696,9 @@ fn match_rec(
     }
     let (mut lid, mut tid) = (lid, tid);
     for _ in 0..COMPAT_LEVELS {
+        if let Some(t) = trace {
+            t.push(MatchStep::Type(tid));
+        }
         let (l_id, lt) = skip(local, lid)?;
         let (t_id, tt) = skip(target, tid)?;
         if !names_match(lt.name, tt.name) {
@@ -671,6 +719,9 @@ fn match_rec(
                     TypeKind::Enum { size, .. } | TypeKind::Enum64 { size, .. } => size,
                     _ => return Ok(false),
                 };
+                if let Some(t) = trace {
+                    t.push(MatchStep::Enum(t_id));
+                }
                 if size != tsize || enum_len(&lt) > enum_len(&tt) {
                     return Ok(false);
                 }
@@ -701,14 +752,27 @@ fn match_rec(
                 if lm.len() > tm.len() {
                     return Ok(false);
                 }
+                if let Some(t) = trace {
+                    t.push(MatchStep::MemberCount(t_id, lm.len()));
+                }
                 // Every local member needs a same-named target member of a matching type
                 // (anonymous members match any anonymous member that matches).
                 for l in lm.iter() {
                     let mut matched = false;
-                    for t in tm.iter().filter(|t| names_match(l.name, t.name)) {
-                        if match_rec(local, l.ty, target, t.ty, behind_ptr, level - 1)? {
+                    for (i, t) in tm.iter().enumerate() {
+                        if !names_match(l.name, t.name) {
+                            continue;
+                        }
+                        let mark = trace.as_ref().map_or(0, Vec::len);
+                        if match_rec(local, l.ty, target, t.ty, behind_ptr, level - 1, trace)? {
+                            if let Some(tr) = trace {
+                                tr.push(MatchStep::Member(t_id, i));
+                            }
                             matched = true;
                             break;
+                        }
+                        if let Some(tr) = trace {
+                            tr.truncate(mark);
                         }
                     }
                     if !matched {
@@ -765,7 +829,7 @@ fn match_rec(
                     return Ok(false);
                 }
                 for (a, b) in lp.iter().zip(tp.iter()) {
-                    if !match_rec(local, a.ty, target, b.ty, behind_ptr, level - 1)? {
+                    if !match_rec(local, a.ty, target, b.ty, behind_ptr, level - 1, trace)? {
                         return Ok(false);
                     }
                 }

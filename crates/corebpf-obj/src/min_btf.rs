@@ -26,11 +26,8 @@ use std::collections::HashMap;
 
 use corebpf_btf::{Btf, BtfBuilder, BtfError, CoreReloKind, Kind, Member, TypeId, TypeKind};
 
-use crate::core_relo::{self, Candidate, CoreError, Spec};
+use crate::core_relo::{self, Candidate, CoreError, MatchStep, Spec};
 use crate::{ObjError, Object, INSN_SIZE};
-
-/// Recursion budget of the `TYPE_MATCHES` walk (the engine's own limit).
-const MATCH_LEVELS: u32 = 32;
 
 /// An error building a minimal BTF.
 #[derive(Debug, thiserror::Error)]
@@ -110,16 +107,6 @@ impl MinBtf {
             .ok()
             .map(|i| i as TypeId)
     }
-}
-
-/// One recorded piece of the `TYPE_MATCHES` walk, applied once the whole match succeeded.
-#[derive(Debug, Clone, Copy)]
-enum Op {
-    Type(TypeId),
-    Member(TypeId, usize),
-    AllEnumerators(TypeId),
-    /// Keep at least this many members of the struct (the match compares member counts).
-    MinMembers(TypeId, usize),
 }
 
 /// Collects, object by object, what a full BTF must keep; [`finish`](Self::finish) writes it.
@@ -350,16 +337,15 @@ impl<'t, 'a> MinBtfBuilder<'t, 'a> {
     ) -> Result<(), CoreError> {
         for cand in cands {
             if local.kind == CoreReloKind::TypeMatches {
-                let mut ops = Vec::new();
-                if self.match_walk(
+                let mut steps = Vec::new();
+                if core_relo::types_match_traced(
                     local.btf,
                     local.root_type_id,
+                    self.full,
                     cand.id,
-                    false,
-                    MATCH_LEVELS,
-                    &mut ops,
+                    &mut steps,
                 )? {
-                    self.apply(&ops)?;
+                    self.apply(&steps)?;
                 }
                 continue;
             }
@@ -510,166 +496,24 @@ impl<'t, 'a> MinBtfBuilder<'t, 'a> {
         Ok(())
     }
 
-    /// Walks a `TYPE_MATCHES` comparison of local `lid` with target `tid` exactly as the
-    /// engine does, recording in `ops` what it compared; returns whether the types match.
-    fn match_walk(
-        &self,
-        local: &Btf<'_>,
-        lid: TypeId,
-        tid: TypeId,
-        mut behind_ptr: bool,
-        level: u32,
-        ops: &mut Vec<Op>,
-    ) -> Result<bool, CoreError> {
-        if level == 0 {
-            return Err(CoreError::TooDeep {
-                local: lid,
-                target: tid,
-            });
-        }
-        let target = self.full;
-        let (mut lid, mut tid) = (lid, tid);
-        for _ in 0..MATCH_LEVELS {
-            ops.push(Op::Type(tid));
-            let lt = local.resolve(lid)?;
-            let t_id = target.skip_mods_and_typedefs(tid)?;
-            let tt = target.type_by_id(t_id)?;
-            if !names_match(lt.name, tt.name) {
-                return Ok(false);
-            }
-            match lt.kind {
-                TypeKind::Void => return Ok(matches!(tt.kind, TypeKind::Void)),
-                TypeKind::Fwd { union: lu } => {
-                    return Ok(match tt.kind {
-                        TypeKind::Fwd { union: tu } => lu == tu,
-                        TypeKind::Struct { .. } if behind_ptr => !lu,
-                        TypeKind::Union { .. } if behind_ptr => lu,
-                        _ => false,
-                    });
-                }
-                TypeKind::Enum { .. } | TypeKind::Enum64 { .. } => {
-                    // The engine compares sizes, counts and every name: keep the enum whole.
-                    ops.push(Op::AllEnumerators(t_id));
-                    return core_relo::types_match(local, lid, target, tid);
-                }
-                TypeKind::Struct { members: lm, .. } | TypeKind::Union { members: lm, .. } => {
-                    let same_kind = lt.kind_id() == tt.kind_id();
-                    if behind_ptr {
-                        let is_union = matches!(lt.kind, TypeKind::Union { .. });
-                        return Ok(same_kind
-                            || matches!(tt.kind, TypeKind::Fwd { union } if union == is_union));
-                    }
-                    if !same_kind {
-                        return Ok(false);
-                    }
-                    let Some(tm) = tt.members() else {
-                        return Ok(false);
-                    };
-                    if lm.len() > tm.len() {
-                        return Ok(false);
-                    }
-                    ops.push(Op::MinMembers(t_id, lm.len()));
-                    for l in lm.iter() {
-                        let mut matched = false;
-                        for (i, t) in tm.iter().enumerate() {
-                            if !names_match(l.name, t.name) {
-                                continue;
-                            }
-                            let mark = ops.len();
-                            if self.match_walk(local, l.ty, t.ty, behind_ptr, level - 1, ops)? {
-                                ops.push(Op::Member(t_id, i));
-                                matched = true;
-                                break;
-                            }
-                            ops.truncate(mark);
-                        }
-                        if !matched {
-                            return Ok(false);
-                        }
-                    }
-                    return Ok(true);
-                }
-                TypeKind::Int { bits, encoding, .. } => {
-                    return Ok(match tt.kind {
-                        TypeKind::Int {
-                            bits: tb,
-                            encoding: te,
-                            ..
-                        } => bits == tb && encoding.is_signed() == te.is_signed(),
-                        _ => false,
-                    });
-                }
-                TypeKind::Ptr { target: l } => {
-                    let TypeKind::Ptr { target: t } = tt.kind else {
-                        return Ok(false);
-                    };
-                    behind_ptr = true;
-                    lid = l;
-                    tid = t;
-                }
-                TypeKind::Array {
-                    elem: l, len: ll, ..
-                } => {
-                    let TypeKind::Array {
-                        elem: t, len: tl, ..
-                    } = tt.kind
-                    else {
-                        return Ok(false);
-                    };
-                    if ll != tl {
-                        return Ok(false);
-                    }
-                    lid = l;
-                    tid = t;
-                }
-                TypeKind::FuncProto {
-                    ret: lr,
-                    params: lp,
-                } => {
-                    let TypeKind::FuncProto {
-                        ret: tr,
-                        params: tp,
-                    } = tt.kind
-                    else {
-                        return Ok(false);
-                    };
-                    if lp.len() != tp.len() {
-                        return Ok(false);
-                    }
-                    for (a, b) in lp.iter().zip(tp.iter()) {
-                        if !self.match_walk(local, a.ty, b.ty, behind_ptr, level - 1, ops)? {
-                            return Ok(false);
-                        }
-                    }
-                    lid = lr;
-                    tid = tr;
-                }
-                _ => return Ok(false),
-            }
-        }
-        Err(CoreError::TooDeep {
-            local: lid,
-            target: tid,
-        })
-    }
-
-    fn apply(&mut self, ops: &[Op]) -> Result<(), CoreError> {
-        for op in ops {
-            match *op {
-                Op::Type(id) => self.mark_type(id)?,
-                Op::Member(id, i) => self.keep_member(id, i)?,
-                Op::AllEnumerators(id) => {
+    /// Keeps what a successful `TYPE_MATCHES` comparison used.
+    fn apply(&mut self, steps: &[MatchStep]) -> Result<(), CoreError> {
+        for step in steps {
+            match *step {
+                MatchStep::Type(id) => self.mark_type(id)?,
+                MatchStep::Member(id, i) => self.keep_member(id, i)?,
+                MatchStep::Enum(id) => {
                     let t = self.full.type_by_id(id)?;
                     for i in 0..enum_len(&t.kind).unwrap_or(0) {
                         self.keep_enumerator(id, i)?;
                     }
                 }
-                Op::MinMembers(..) => {}
+                MatchStep::MemberCount(..) => {}
             }
         }
         // Member counts are compared: pad with the first members not kept yet.
-        for op in ops {
-            if let Op::MinMembers(id, want) = *op {
+        for step in steps {
+            if let MatchStep::MemberCount(id, want) = *step {
                 let mut i = 0;
                 while self.kept_members(id) < want {
                     self.keep_member(id, i)?;
@@ -822,13 +666,6 @@ fn enum_len(k: &TypeKind<'_>) -> Option<usize> {
         TypeKind::Enum64 { values, .. } => Some(values.len()),
         _ => None,
     }
-}
-
-fn names_match(local: &str, target: &str) -> bool {
-    if target.is_empty() {
-        return local.is_empty();
-    }
-    corebpf_btf::essential_name(local) == corebpf_btf::essential_name(target)
 }
 
 fn bad_target(id: TypeId, problem: &str) -> CoreError {

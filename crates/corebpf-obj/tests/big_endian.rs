@@ -14,25 +14,14 @@ use corebpf_testdata::{find_big_endian, objects, Cpu};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
-/// (code, dst, src, off, imm) of slot `i`.
+/// (code, dst, src, off, imm) of slot `i`, read by the instruction crate.
 fn fields(b: &[u8], i: usize, e: Endian) -> (u8, u8, u8, i16, i32) {
-    let s = &b[i * 8..i * 8 + 8];
-    match e {
-        Endian::Little => (
-            s[0],
-            s[1] & 0xf,
-            s[1] >> 4,
-            i16::from_le_bytes([s[2], s[3]]),
-            i32::from_le_bytes([s[4], s[5], s[6], s[7]]),
-        ),
-        Endian::Big => (
-            s[0],
-            s[1] >> 4,
-            s[1] & 0xf,
-            i16::from_be_bytes([s[2], s[3]]),
-            i32::from_be_bytes([s[4], s[5], s[6], s[7]]),
-        ),
-    }
+    let e = match e {
+        Endian::Little => corebpf_insn::ebpf::Endian::Little,
+        Endian::Big => corebpf_insn::ebpf::Endian::Big,
+    };
+    let r = corebpf_insn::ebpf::RawInsn::read(&b[i * 8..], e).expect("a whole instruction slot");
+    (r.code, r.dst, r.src, r.off, r.imm)
 }
 
 fn compare(what: &str, le: &Linked<'_>, be: &Linked<'_>) -> usize {

@@ -250,25 +250,14 @@ fn against_libbpf(k: &Kernel, arm64: &Kernel, tag: &str) -> libbpf_oracle::Outco
     out
 }
 
-/// (code, dst, src, off, imm) of slot `i`.
+/// (code, dst, src, off, imm) of slot `i`, read by the instruction crate.
 fn fields(b: &[u8], i: usize, e: BtfEndian) -> (u8, u8, u8, i16, i32) {
-    let s = &b[i * 8..i * 8 + 8];
-    match e {
-        BtfEndian::Little => (
-            s[0],
-            s[1] & 0xf,
-            s[1] >> 4,
-            i16::from_le_bytes([s[2], s[3]]),
-            i32::from_le_bytes([s[4], s[5], s[6], s[7]]),
-        ),
-        BtfEndian::Big => (
-            s[0],
-            s[1] >> 4,
-            s[1] & 0xf,
-            i16::from_be_bytes([s[2], s[3]]),
-            i32::from_be_bytes([s[4], s[5], s[6], s[7]]),
-        ),
-    }
+    let e = match e {
+        BtfEndian::Little => corebpf_insn::ebpf::Endian::Little,
+        BtfEndian::Big => corebpf_insn::ebpf::Endian::Big,
+    };
+    let r = corebpf_insn::ebpf::RawInsn::read(&b[i * 8..], e).expect("a whole instruction slot");
+    (r.code, r.dst, r.src, r.off, r.imm)
 }
 
 /// `.kconfig` variables: name -> (offset, size, integer) from the link and the object's BTF.

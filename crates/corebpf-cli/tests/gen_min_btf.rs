@@ -520,6 +520,8 @@ fn kernel_loads_programs_relocated_against_the_min_btf() {
         let min = dir.join(format!("{}.{:?}.btf", o.name, o.cpu));
         let gen = corebpf(&["gen", "min-btf", s(o.path()), "-o", s(&min)]);
         assert!(gen.status.success(), "{}: {}", o.label(), text(&gen.stderr));
+        // Maps the object pins by name outlive the load: removed when this iteration ends.
+        let _by_name = corebpf_testdata::ByNamePins::new(o.name);
         let full = corebpf(&["load", "--verbose", s(o.path())]);
         let small = corebpf(&["load", "--verbose", "--target-btf", s(&min), s(o.path())]);
         assert_eq!(
